@@ -1,0 +1,87 @@
+"""SoukCheck: compliance follow-up of artisans' sale spaces (AFCON 2025, Morocco)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import cache
+from pathlib import Path
+
+from flask import Flask, current_app, request
+from flask_babel import get_locale
+from flask_login import current_user
+
+from .config import Config, check_production_secret, config_for_environment
+from .extensions import babel, csrf, db, htmx, login_manager, migrate
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(config: type[Config] | dict | None = None) -> Flask:
+    """Application factory. ``config`` is a Config class or a dict of overrides."""
+    app = Flask(__name__, template_folder=str(Path(__file__).parent.parent / "templates"))
+    base = config if isinstance(config, type) else config_for_environment()
+    app.config.from_object(base)
+    if isinstance(config, dict):
+        app.config.update(config)
+    if os.environ.get("SOUKCHECK_ENV") == "production" and not app.testing:
+        check_production_secret(app.config.get("SECRET_KEY"))
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: None)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None  # the login page says it itself, translated
+    # "strong" would log inspectors out each time their phone changes cell (new IP).
+    login_manager.session_protection = "basic"
+
+    from . import (
+        artisan,
+        auth,
+        chamber,
+        cli,
+        inspect,
+        models,  # noqa: F401  (register tables with the metadata)
+        site,
+    )
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(inspect.bp, url_prefix="/inspect")
+    app.register_blueprint(chamber.bp, url_prefix="/chamber")
+    app.register_blueprint(artisan.bp, url_prefix="/a")
+    cli.init_app(app)
+    site.init_app(app)
+    return app
+
+
+def select_locale() -> str:
+    """The user's saved language, else the browser's cookie, else Accept-Language."""
+    languages = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.language in languages:
+        return current_user.language
+    cookie = request.cookies.get("lang")
+    if cookie in languages:
+        return cookie
+    return (
+        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
+
+
+@cache
+def _static_version(filename: str) -> str:
+    path = STATIC / filename
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+    except OSError:
+        return "0"
+
+
+def static_version(filename: str) -> str:
+    return _static_version(filename)
+
+
+def text_direction() -> str:
+    return "rtl" if str(get_locale()) == "ar" else "ltr"

@@ -1,0 +1,91 @@
+"""Flask commands: load checklists, seed demo data, manage users."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from . import checklist_store
+from .checklist import ChecklistError, load_file
+from .extensions import db
+from .models import ROLES, Region, User, audit
+
+
+@click.group("checklist")
+def checklist_cli() -> None:
+    """Checklist definitions."""
+
+
+@checklist_cli.command("load")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+def load_checklist(paths: tuple[str, ...]) -> None:
+    """Validate and load checklist files (default: every file in CHECKLIST_DIR)."""
+    files = [Path(p) for p in paths] or sorted(
+        Path(current_app.config["CHECKLIST_DIR"]).glob("*.toml")
+    )
+    if not files:
+        raise click.ClickException("no checklist file found")
+    for path in files:
+        try:
+            checklist = load_file(path)
+        except ChecklistError as exc:
+            raise click.ClickException(f"{path}: {exc}") from exc
+        version, created = checklist_store.store(checklist)
+        state = "loaded as" if created else "unchanged, already"
+        click.echo(
+            f"{path.name}: {state} {version.key} v{version.version} ({version.content_hash[:12]})"
+        )
+
+
+@click.command("seed")
+@click.option("--stalls", default=300, show_default=True, help="How many demo stalls.")
+def seed(stalls: int) -> None:
+    """Seed the demo data (regions, venues, stalls, accounts, past inspections). Idempotent."""
+    from .demo import seed_demo
+
+    summary = seed_demo(stalls=stalls)
+    click.echo(summary)
+
+
+@click.group("users")
+def users_cli() -> None:
+    """User accounts."""
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option(
+    "--region", "region_code", help="Region code (MA-01..MA-12) for coordinators and inspectors."
+)
+@click.option("--language", type=click.Choice(["ar", "fr", "en"]))
+@click.password_option()
+def create_user(username, name, role, region_code, language, password) -> None:
+    """Create a user account."""
+    username = username.strip().lower()
+    if db.session.scalar(select(User).where(User.username == username)):
+        raise click.ClickException(f"user {username!r} already exists")
+    region = None
+    if role != "admin":
+        if not region_code:
+            raise click.ClickException("--region is required for coordinators and inspectors")
+        region = db.session.scalar(select(Region).where(Region.code == region_code))
+        if region is None:
+            raise click.ClickException(f"unknown region {region_code!r}")
+    user = User(username=username, name=name, role=role, region=region, language=language)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    audit("cli", "user.create", "user", user.id, after={"username": username, "role": role})
+    db.session.commit()
+    click.echo(f"created {role} {username}")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(checklist_cli)
+    app.cli.add_command(seed)
+    app.cli.add_command(users_cli)

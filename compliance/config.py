@@ -1,0 +1,67 @@
+"""Settings, read from environment variables, with safe defaults for development.
+
+Every setting is listed in README.md. Production (``SOUKCHECK_ENV=production``) refuses to
+start without a real ``SECRET_KEY``.
+"""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET = "dev-only-secret-change-me"
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET)
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'soukcheck.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(ROOT / "uploads"))
+    CHECKLIST_DIR = os.environ.get("CHECKLIST_DIR", str(ROOT / "checklists"))
+    CHECKLIST_KEY = os.environ.get("CHECKLIST_KEY", "afcon-2025")  # used by new inspections
+    MAX_PHOTO_MB = _int("MAX_PHOTO_MB", 15)
+    # A whole no-JS submission may carry several photos at once.
+    MAX_CONTENT_LENGTH = _int("MAX_REQUEST_MB", 80) * 1024 * 1024
+    MAX_PHOTO_PIXELS = _int("MAX_PHOTO_PIXELS", 50_000_000)
+    BABEL_DEFAULT_LOCALE = os.environ.get("DEFAULT_LANGUAGE", "fr")
+    BABEL_DEFAULT_TIMEZONE = "Africa/Casablanca"
+    LANGUAGES = ("ar", "fr", "en")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # a form left open during a long walk must still submit
+    SEND_FILE_MAX_AGE_DEFAULT = 0
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing-secret"
+    BABEL_DEFAULT_LOCALE = "en"  # tests read the English source strings unless they ask
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+
+
+def config_for_environment() -> type[Config]:
+    return ProductionConfig if os.environ.get("SOUKCHECK_ENV") == "production" else Config
+
+
+def check_production_secret(secret: str | None) -> None:
+    """Refuse to serve production traffic with a missing or development secret."""
+    if not secret or secret in (DEV_SECRET, "testing-secret") or len(secret) < 16:
+        raise RuntimeError(
+            "SECRET_KEY must be set to a long random value in production "
+            "(for example: python -c 'import secrets; print(secrets.token_hex(32))')."
+        )

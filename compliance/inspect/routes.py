@@ -1,0 +1,402 @@
+"""Inspector views: thin wrappers around ``compliance.inspections``."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
+
+from .. import access, checklist_store, inspections, scoring
+from ..extensions import db, htmx
+from ..models import (
+    ADMIN,
+    DRAFT,
+    INSPECTOR,
+    OPEN,
+    SUBMITTED,
+    Artisan,
+    CorrectiveAction,
+    Inspection,
+    Photo,
+    Stall,
+    Venue,
+)
+from ..photos import ACCEPT, PhotoError, process
+from ..search import escape_like, like_pattern
+from ..storage import photo_key, storage_from_config
+from . import bp
+
+SEARCH_LIMIT = 30
+
+
+@bp.before_request
+@login_required
+def _inspectors_only():
+    """Photos are shared with coordinators; the walk itself is for inspectors (and admins)."""
+    if request.endpoint != "inspect.photo" and current_user.role not in (INSPECTOR, ADMIN):
+        abort(403)
+
+
+def _storage():
+    return storage_from_config(current_app.config["UPLOAD_DIR"])
+
+
+def _fragment_request() -> bool:
+    # Boosted navigation also sends HX-Request; only targeted swaps get a fragment.
+    return bool(htmx) and not htmx.boosted
+
+
+def _translate(error) -> str:
+    return _(error.message, **error.params)
+
+
+@bp.get("/")
+def home():
+    """Find a stall: by stall code, artisan name (Arabic or Latin) or card number."""
+    query = request.args.get("q", "").strip()[:100]
+    stalls = _search(query) if query else []
+    if query and _fragment_request():
+        return render_template("inspect/_results.html", stalls=stalls, query=query)
+    followups = db.session.scalars(
+        access.scope_stalls(select(Stall), current_user)
+        .where(Stall.followup_requested_at.is_not(None))
+        .options(joinedload(Stall.artisan), joinedload(Stall.venue))
+        .order_by(Stall.followup_requested_at)
+        .limit(20)
+    ).all()
+    drafts = db.session.scalars(
+        select(Inspection)
+        .where(Inspection.inspector_id == current_user.id, Inspection.status == DRAFT)
+        .options(joinedload(Inspection.stall))
+        .order_by(Inspection.updated_at.desc())
+        .limit(10)
+    ).all()
+    return render_template(
+        "inspect/home.html", query=query, stalls=stalls, followups=followups, drafts=drafts
+    )
+
+
+def _search(query: str) -> list[Stall]:
+    pattern = like_pattern(query)
+    code = query.upper()
+    statement = (
+        access.scope_stalls(select(Stall), current_user)
+        .outerjoin(Artisan, Stall.artisan_id == Artisan.id)
+        .where(
+            or_(
+                func.upper(Stall.code) == code,
+                func.upper(Stall.code).like(f"{escape_like(code)}%", escape="\\"),
+                Artisan.search_text.like(pattern, escape="\\"),
+            )
+        )
+        .options(joinedload(Stall.artisan), joinedload(Stall.venue))
+        .order_by(Stall.code)
+        .limit(SEARCH_LIMIT)
+    )
+    return list(db.session.scalars(statement))
+
+
+@bp.get("/stalls/<int:stall_id>")
+def stall(stall_id: int):
+    stall = access.stall_or_404(current_user, stall_id)
+    actions = db.session.scalars(
+        select(CorrectiveAction)
+        .where(CorrectiveAction.stall_id == stall.id, CorrectiveAction.status == OPEN)
+        .order_by(CorrectiveAction.due_date)
+    ).all()
+    latest = stall.latest_inspection
+    checklist = inspections.checklist_of(latest) if latest else _current_checklist()
+    return render_template(
+        "inspect/stall.html",
+        stall=stall,
+        latest=latest,
+        actions=actions,
+        checklist=checklist,
+        new_id=str(uuid.uuid4()),
+    )
+
+
+def _current_version():
+    version = checklist_store.current(current_app.config["CHECKLIST_KEY"])
+    if version is None:
+        abort(503, _("No checklist is loaded yet."))
+    return version
+
+
+def _current_checklist():
+    version = checklist_store.current(current_app.config["CHECKLIST_KEY"])
+    return checklist_store.definition(version) if version else None
+
+
+@bp.post("/stalls/<int:stall_id>/start")
+def start(stall_id: int):
+    stall = access.stall_or_404(current_user, stall_id)
+    try:
+        inspection_id = str(uuid.UUID(request.form.get("inspection_id", "")))
+    except ValueError:
+        inspection_id = str(uuid.uuid4())
+    try:
+        inspection = inspections.start(inspection_id, stall, current_user, _current_version())
+    except inspections.InspectionError as error:
+        flash(_translate(error), "error")
+        return redirect(url_for("inspect.stall", stall_id=stall.id))
+    return redirect(url_for("inspect.checklist", inspection_id=inspection.id))
+
+
+def _own_inspection(inspection_id: str) -> Inspection:
+    inspection = access.inspection_or_404(current_user, inspection_id)
+    if inspection.inspector_id != current_user.id and inspection.status == DRAFT:
+        abort(404)  # another inspector's draft is theirs alone
+    return inspection
+
+
+def _item_or_404(inspection: Inspection, item_key: str):
+    try:
+        return inspections.checklist_of(inspection).item(item_key)
+    except KeyError:
+        abort(404)
+
+
+def _checklist_page(inspection: Inspection, *, missing=(), errors=None, status: int = 200):
+    checklist = inspections.checklist_of(inspection)
+    answers = {a.item_key: a for a in inspection.answers}
+    photos: dict[str, list[Photo]] = {}
+    for photo in inspection.photos:
+        photos.setdefault(photo.item_key, []).append(photo)
+    missing_by_item = {m.item_key: m.reason for m in missing}
+    answered, total = scoring.progress(checklist, {k: a.result for k, a in answers.items()})
+    return render_template(
+        "inspect/checklist.html",
+        inspection=inspection,
+        checklist=checklist,
+        answers=answers,
+        photos=photos,
+        missing=missing,
+        missing_by_item=missing_by_item,
+        errors=errors or {},
+        answered=answered,
+        total=total,
+        accept=ACCEPT,
+    ), status
+
+
+@bp.get("/inspections/<inspection_id>")
+def checklist(inspection_id: str):
+    inspection = _own_inspection(inspection_id)
+    if inspection.status == SUBMITTED:
+        return redirect(url_for("inspect.result", inspection_id=inspection.id))
+    return _checklist_page(inspection)
+
+
+def _item_fragment(
+    inspection: Inspection, item_key: str, *, error: str | None = None, status: int = 200
+):
+    checklist = inspections.checklist_of(inspection)
+    item = checklist.item(item_key)
+    answers = {a.item_key: a for a in inspection.answers}
+    answered, total = scoring.progress(checklist, {k: a.result for k, a in answers.items()})
+    return render_template(
+        "inspect/_item_swap.html",
+        inspection=inspection,
+        item=item,
+        answer=answers.get(item_key),
+        item_photos=[p for p in inspection.photos if p.item_key == item_key],
+        item_error=error,
+        item_missing=None,
+        answered=answered,
+        total=total,
+        accept=ACCEPT,
+        saved=error is None,
+    ), status
+
+
+@bp.post("/inspections/<inspection_id>/items/<item_key>")
+def answer(inspection_id: str, item_key: str):
+    """Autosave one answer (htmx), or save it from a plain form and come back."""
+    inspection = _own_inspection(inspection_id)
+    _item_or_404(inspection, item_key)
+    error = None
+    try:
+        inspections.save_answer(
+            inspection,
+            item_key,
+            request.form.get(f"r-{item_key}"),
+            request.form.get(f"c-{item_key}"),
+        )
+    except inspections.InspectionError as exc:
+        error = _translate(exc)
+    if _fragment_request():
+        return _item_fragment(inspection, item_key, error=error, status=422 if error else 200)
+    if error:
+        flash(error, "error")
+    return redirect(
+        url_for("inspect.checklist", inspection_id=inspection.id, _anchor=f"item-{item_key}")
+    )
+
+
+@bp.post("/inspections/<inspection_id>/items/<item_key>/photos")
+def add_photo(inspection_id: str, item_key: str):
+    inspection = _own_inspection(inspection_id)
+    _item_or_404(inspection, item_key)
+    upload = request.files.get(f"p-{item_key}")
+    error = None
+    if upload is None or not upload.filename:
+        error = _("Choose or take a photo first.")
+    else:
+        try:
+            _attach(inspection, item_key, upload)
+        except (PhotoError, inspections.InspectionError) as exc:
+            error = _translate(exc)
+    if _fragment_request():
+        return _item_fragment(inspection, item_key, error=error, status=422 if error else 200)
+    if error:
+        flash(error, "error")
+    return redirect(
+        url_for("inspect.checklist", inspection_id=inspection.id, _anchor=f"item-{item_key}")
+    )
+
+
+def _attach(inspection: Inspection, item_key: str, upload) -> Photo:
+    config = current_app.config
+    data = upload.read(config["MAX_PHOTO_MB"] * 1024 * 1024 + 1)
+    processed = process(
+        data,
+        filename=upload.filename,
+        max_bytes=config["MAX_PHOTO_MB"] * 1024 * 1024,
+        max_pixels=config["MAX_PHOTO_PIXELS"],
+    )
+    return inspections.attach_photo(inspection, item_key, processed, _storage())
+
+
+@bp.post("/inspections/<inspection_id>/photos/<int:photo_id>/remove")
+def remove_photo(inspection_id: str, photo_id: int):
+    inspection = _own_inspection(inspection_id)
+    photo = db.session.get(Photo, photo_id)
+    if photo is None or photo.inspection_id != inspection.id:
+        abort(404)
+    item_key = photo.item_key
+    try:
+        inspections.remove_photo(inspection, photo_id)
+    except inspections.InspectionError as exc:
+        flash(_translate(exc), "error")
+    if _fragment_request():
+        return _item_fragment(inspection, item_key)
+    return redirect(
+        url_for("inspect.checklist", inspection_id=inspection.id, _anchor=f"item-{item_key}")
+    )
+
+
+@bp.post("/inspections/<inspection_id>/submit")
+def submit(inspection_id: str):
+    inspection = _own_inspection(inspection_id)
+    checklist = inspections.checklist_of(inspection)
+    carried: dict[str, tuple[str, str]] = {}
+    for item in checklist.items():
+        result = request.form.get(f"r-{item.key}")
+        if result is not None:
+            carried[item.key] = (result, request.form.get(f"c-{item.key}", ""))
+    if inspection.status == SUBMITTED:
+        try:
+            inspections.submit(inspection, answers=carried, actor=current_user)
+        except inspections.InspectionError as exc:
+            flash(_translate(exc), "error")
+            return render_template("inspect/conflict.html", inspection=inspection), 409
+        return redirect(url_for("inspect.result", inspection_id=inspection.id))
+
+    errors: dict[str, str] = {}
+    for item_key, (result, comment) in carried.items():
+        try:
+            inspections.save_answer(inspection, item_key, result, comment)
+        except inspections.InspectionError as exc:
+            errors[item_key] = _translate(exc)
+    for item in checklist.items():  # photos sent with the form (the no-JavaScript path)
+        upload = request.files.get(f"p-{item.key}")
+        if upload is not None and upload.filename:
+            try:
+                _attach(inspection, item.key, upload)
+            except (PhotoError, inspections.InspectionError) as exc:
+                errors[item.key] = _translate(exc)
+    if request.form.get("action") == "save" and not errors:
+        flash(_("Saved. You can finish this inspection later."), "success")
+        return redirect(url_for("inspect.checklist", inspection_id=inspection.id))
+    if errors:
+        return _checklist_page(inspection, errors=errors, status=422)
+    try:
+        inspections.submit(inspection, actor=current_user)
+    except inspections.Incomplete as exc:
+        return _checklist_page(inspection, missing=exc.missing, status=422)
+    except inspections.InspectionError as exc:
+        flash(_translate(exc), "error")
+        return _checklist_page(inspection, status=422)
+    return redirect(url_for("inspect.result", inspection_id=inspection.id))
+
+
+@bp.get("/inspections/<inspection_id>/result")
+def result(inspection_id: str):
+    inspection = access.inspection_or_404(current_user, inspection_id)
+    if inspection.status != SUBMITTED:
+        return redirect(url_for("inspect.checklist", inspection_id=inspection.id))
+    checklist = inspections.checklist_of(inspection)
+    actions = {
+        ca.item_key: ca
+        for ca in db.session.scalars(
+            select(CorrectiveAction).where(
+                CorrectiveAction.stall_id == inspection.stall_id, CorrectiveAction.status == OPEN
+            )
+        )
+    }
+    answers = {a.item_key: a for a in inspection.answers}
+    failed = [checklist.item(k) for k, a in answers.items() if a.result == scoring.FAIL]
+    failed.sort(key=lambda item: [i.key for i in checklist.items()].index(item.key))
+    return render_template(
+        "inspect/result.html",
+        inspection=inspection,
+        checklist=checklist,
+        failed=failed,
+        actions=actions,
+        answers=answers,
+    )
+
+
+@bp.get("/photos/<int:photo_id>/<any(display, thumb):rendition>")
+def photo(photo_id: int, rendition: str):
+    """Serve a photo rendition to staff allowed to see the stall; never a public folder."""
+    photo = db.session.get(Photo, photo_id)
+    if photo is None:
+        abort(404)
+    inspection = access.inspection_or_404(current_user, photo.inspection_id)
+    if inspection.status == DRAFT and inspection.inspector_id != current_user.id:
+        abort(404)
+    try:
+        stream = _storage().open(photo_key(photo.sha256, rendition))
+    except KeyError:
+        abort(404)
+    response = send_file(
+        stream, mimetype="image/jpeg", etag=photo.sha256 + rendition, max_age=3600, conditional=True
+    )
+    response.cache_control.private = True
+    return response
+
+
+@bp.app_template_global()
+def item_label(item) -> str:
+    return item.label(get_locale())
+
+
+@bp.app_template_global()
+def venue_label(venue: Venue) -> str:
+    return getattr(venue, f"name_{get_locale()}", None) or venue.name_fr

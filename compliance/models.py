@@ -1,0 +1,349 @@
+"""SQLAlchemy models: the places, the people, the inspections and what follows from them.
+
+Times are stored as naive UTC (``utcnow``) so SQLite and PostgreSQL behave alike; the day an
+inspection counts for is stored separately in Morocco's local time (``submitted_day``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+ADMIN, COORDINATOR, INSPECTOR = "admin", "coordinator", "inspector"
+ROLES = (ADMIN, COORDINATOR, INSPECTOR)
+DRAFT, SUBMITTED = "draft", "submitted"
+OPEN, CLOSED = "open", "closed"
+PENDING, ACCEPTED, REJECTED = "pending", "accepted", "rejected"
+VENUE_KINDS = ("fan_zone", "medina_market", "fair", "stadium")
+ARTISAN_CATEGORIES = ("artisan", "master", "cooperative", "enterprise")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class Localized:
+    """Rows with ``name_ar``/``name_fr``/``name_en`` columns."""
+
+    def name(self, locale: str) -> str:
+        return getattr(self, f"name_{locale}", None) or self.name_fr  # type: ignore[attr-defined]
+
+
+class Region(Localized, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)  # ISO 3166-2:MA, MA-01..MA-12
+    name_ar: Mapped[str] = mapped_column(String(120))
+    name_fr: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    seat: Mapped[str] = mapped_column(String(60))
+
+    chamber: Mapped[Chamber] = relationship(back_populates="region", uselist=False)
+    provinces: Mapped[list[Province]] = relationship(back_populates="region")
+
+
+class Chamber(Localized, db.Model):
+    """The regional Chamber of Handicrafts that follows up its region's stalls."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"), unique=True)
+    name_ar: Mapped[str] = mapped_column(String(200))
+    name_fr: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+
+    region: Mapped[Region] = relationship(back_populates="chamber")
+
+
+class Province(Localized, db.Model):
+    """A prefecture or province."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"), index=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)  # MA-RAB, MA-CAS, ...
+    name_ar: Mapped[str] = mapped_column(String(120))
+    name_fr: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+
+    region: Mapped[Region] = relationship(back_populates="provinces")
+    venues: Mapped[list[Venue]] = relationship(back_populates="province")
+
+
+class Venue(Localized, db.Model):
+    """A sale space: a fan-zone craft village, a medina market, a fair."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_id: Mapped[int] = mapped_column(ForeignKey("province.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    city: Mapped[str] = mapped_column(String(60))
+    name_ar: Mapped[str] = mapped_column(String(200))
+    name_fr: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+
+    province: Mapped[Province] = relationship(back_populates="venues")
+    stalls: Mapped[list[Stall]] = relationship(back_populates="venue")
+
+
+class Artisan(db.Model):
+    """A registered artisan (National Register of Handicrafts), identified by the NIA."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nia: Mapped[str] = mapped_column(String(32), unique=True)  # card number
+    name_ar: Mapped[str] = mapped_column(String(200))
+    name_latin: Mapped[str] = mapped_column(String(200))
+    # Both names and the card number, folded (no accents, case or Arabic diacritics) for search.
+    search_text: Mapped[str] = mapped_column(String(500), default="")
+    craft: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    # Keys of the badge (public) and of the private slip. Only hashes are stored; bumping a
+    # version revokes the previous code at once.
+    badge_version: Mapped[int] = mapped_column(Integer, default=1)
+    badge_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    private_version: Mapped[int] = mapped_column(Integer, default=1)
+    private_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    pin_hash: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    stalls: Mapped[list[Stall]] = relationship(back_populates="artisan")
+
+
+class Stall(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venue.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)  # printed on the stand
+    location: Mapped[str] = mapped_column(String(120), default="")
+    artisan_id: Mapped[int | None] = mapped_column(ForeignKey("artisan.id"), index=True)
+    # Denormalised "current compliance": the latest submitted inspection. Kept without a
+    # foreign key so stall and inspection don't reference each other in a cycle.
+    latest_inspection_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    # Set when the artisan reports a fix; puts the stall first on inspectors' lists.
+    followup_requested_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    venue: Mapped[Venue] = relationship(back_populates="stalls")
+    artisan: Mapped[Artisan | None] = relationship(back_populates="stalls")
+    latest_inspection: Mapped[Inspection | None] = relationship(
+        primaryjoin="foreign(Stall.latest_inspection_id) == Inspection.id", viewonly=True
+    )
+
+
+class User(UserMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
+    language: Mapped[str | None] = mapped_column(String(5))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    region: Mapped[Region | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+
+class ChecklistVersion(db.Model):
+    """An immutable, loaded version of a checklist file."""
+
+    __table_args__ = (
+        UniqueConstraint("key", "version"),
+        UniqueConstraint("key", "content_hash"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Inspection(db.Model):
+    """One visit of a stall. The id is a UUID made by the client, so a retry never duplicates."""
+
+    __table_args__ = (Index("ix_inspection_stall_submitted", "stall_id", "submitted_at"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    stall_id: Mapped[int] = mapped_column(ForeignKey("stall.id"))
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    checklist_version_id: Mapped[int] = mapped_column(ForeignKey("checklist_version.id"))
+    status: Mapped[str] = mapped_column(String(12), default=DRAFT)
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    submitted_day: Mapped[date | None] = mapped_column(Date, index=True)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    score: Mapped[float | None] = mapped_column(Float)
+    verdict: Mapped[str | None] = mapped_column(String(20))
+    critical_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # SHA-256 of the submitted answers: the same id sent again with other answers is refused.
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+
+    stall: Mapped[Stall] = relationship(foreign_keys=[stall_id])
+    inspector: Mapped[User] = relationship()
+    checklist_version: Mapped[ChecklistVersion] = relationship()
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="inspection", cascade="all, delete-orphan"
+    )
+    photos: Mapped[list[Photo]] = relationship(
+        back_populates="inspection", cascade="all, delete-orphan", order_by="Photo.id"
+    )
+
+
+class Answer(db.Model):
+    __table_args__ = (UniqueConstraint("inspection_id", "item_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspection.id", ondelete="CASCADE"))
+    item_key: Mapped[str] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(String(4))  # pass / fail / na
+    comment: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    inspection: Mapped[Inspection] = relationship(back_populates="answers")
+
+
+class Photo(db.Model):
+    """A photo attached to an item of an inspection; the bytes live in storage by SHA-256."""
+
+    __table_args__ = (UniqueConstraint("inspection_id", "item_key", "sha256"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[str] = mapped_column(
+        ForeignKey("inspection.id", ondelete="CASCADE"), index=True
+    )
+    item_key: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    source_format: Mapped[str] = mapped_column(String(8))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime)
+    gps_lat: Mapped[float | None] = mapped_column(Float)
+    gps_lon: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    inspection: Mapped[Inspection] = relationship(back_populates="photos")
+
+
+class CorrectiveAction(db.Model):
+    """A failed item that the stall has to fix by ``due_date``."""
+
+    __table_args__ = (
+        Index("ix_corrective_action_stall_status", "stall_id", "status"),
+        Index("ix_corrective_action_status_due", "status", "due_date"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stall_id: Mapped[int] = mapped_column(ForeignKey("stall.id"))
+    item_key: Mapped[str] = mapped_column(String(64))
+    opened_by_id: Mapped[str] = mapped_column(ForeignKey("inspection.id"), index=True)
+    due_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(8), default=OPEN)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_by_inspection_id: Mapped[str | None] = mapped_column(ForeignKey("inspection.id"))
+    closed_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    close_reason: Mapped[str | None] = mapped_column(Text)
+    fix_reported_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    stall: Mapped[Stall] = relationship()
+    opened_by: Mapped[Inspection] = relationship(foreign_keys=[opened_by_id])
+
+
+class Contest(db.Model):
+    """An artisan contesting a failed answer; a coordinator of the region decides."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspection.id"), index=True)
+    item_key: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    photo_sha256: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(10), default=PENDING, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+    inspection: Mapped[Inspection] = relationship()
+    decided_by: Mapped[User | None] = relationship()
+
+
+class FixReport(db.Model):
+    """The artisan says a corrective action is done, with a photo."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    corrective_action_id: Mapped[int] = mapped_column(
+        ForeignKey("corrective_action.id"), index=True
+    )
+    message: Mapped[str] = mapped_column(Text, default="")
+    photo_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    corrective_action: Mapped[CorrectiveAction] = relationship()
+
+
+class AuditEvent(db.Model):
+    """Who changed what, when, with the state before and after."""
+
+    __table_args__ = (Index("ix_audit_event_entity", "entity", "entity_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    actor: Mapped[str] = mapped_column(String(100))  # "user:7", "artisan:12", "cli"
+    action: Mapped[str] = mapped_column(String(50))
+    entity: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+def audit(
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: object,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    actor_id: int | None = None,
+) -> AuditEvent:
+    """Add an audit event to the current session (committed with the change it records)."""
+    event = AuditEvent(
+        actor=actor,
+        actor_id=actor_id,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        before=before,
+        after=after,
+    )
+    db.session.add(event)
+    return event

@@ -1,0 +1,206 @@
+"""Fixtures: one app per test session on a migrated database, emptied after each test.
+
+The database is SQLite (a temporary file) unless TEST_DATABASE_URL names another one, e.g.
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``. The schema is always made by the Alembic
+migrations, as in production.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from compliance import checklist_store, create_app
+from compliance.checklist import load_file
+from compliance.config import TestingConfig
+from compliance.extensions import db
+
+from . import factories
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    application = create_app(TestingConfig)
+    application.config.update(
+        SQLALCHEMY_DATABASE_URI=database_url,
+        UPLOAD_DIR=str(tmp_path_factory.mktemp("uploads")),
+        SERVER_NAME=None,
+    )
+    # The engine is made lazily from the config, so the URL set above is the one used.
+    with application.app_context():
+        _reset_schema()
+        upgrade(directory=str(ROOT / "migrations"))
+    return application
+
+
+def _reset_schema() -> None:
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"))
+    else:
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.fixture(autouse=True)
+def _app_context(app):
+    """Each test runs in an app context and leaves an empty database behind."""
+    with app.app_context():
+        yield
+        db.session.remove()
+        _empty_tables()
+
+
+def _empty_tables() -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            quoted = ", ".join(f'"{t}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def checklist_version():
+    """The real AFCON checklist, loaded as version 1."""
+    version, _ = checklist_store.store(load_file(ROOT / "checklists" / "afcon-2025.toml"))
+    return version
+
+
+@pytest.fixture
+def region():
+    return factories.region("MA-04")
+
+
+@pytest.fixture
+def other_region():
+    return factories.region("MA-07")
+
+
+@pytest.fixture
+def stall(region):
+    return factories.stall(region=region)
+
+
+@pytest.fixture
+def inspector(region):
+    return factories.user("inspector", region=region)
+
+
+@pytest.fixture
+def coordinator(region):
+    return factories.user("coordinator", region=region)
+
+
+@pytest.fixture
+def admin():
+    return factories.user("admin")
+
+
+def login(client, user, password: str = factories.PASSWORD):
+    response = client.post("/login", data={"username": user.username, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+@pytest.fixture
+def as_inspector(client, inspector):
+    return login(client, inspector)
+
+
+@pytest.fixture
+def as_coordinator(client, coordinator):
+    return login(client, coordinator)
+
+
+@pytest.fixture
+def as_admin(client, admin):
+    return login(client, admin)
+
+
+# --- Browser tests: a real Chromium (Debian's package) driven by Playwright. -----------------
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The app served on a free local port, sharing the test database."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        message = (
+            f"Chromium not found at {CHROMIUM}: install Debian's 'chromium' package "
+            "(apt-get install chromium) or set CHROMIUM_PATH."
+        )
+        # In CI a missing browser is a failure, never a silent skip.
+        if os.environ.get("CI") or os.environ.get("SOUKCHECK_REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def phone(browser):
+    """A fresh phone-sized browser context (390×844, touch), closed after the test."""
+    context = browser.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
