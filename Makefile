@@ -38,7 +38,7 @@ $(HTMX):
 	fi
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile -q -d compliance/translations -f || true
+	$(BIN)/pybabel compile -d compliance/translations >/dev/null
 
 db: setup
 	mkdir -p instance

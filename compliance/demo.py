@@ -27,10 +27,11 @@ from pathlib import Path
 
 from flask import current_app
 from PIL import Image, ImageDraw
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from werkzeug.security import generate_password_hash
 
 from . import checklist_store, inspections, photos, scoring
+from .artisan import contests
 from .checklist import Checklist, load_file
 from .extensions import db
 from .models import (
@@ -45,7 +46,6 @@ from .models import (
     Chamber,
     ChecklistVersion,
     CorrectiveAction,
-    FixReport,
     Inspection,
     Photo,
     Province,
@@ -56,6 +56,7 @@ from .models import (
     audit,
 )
 from .search import artisan_search_text
+from .storage import Storage, photo_key, storage_from_config
 
 DEMO_PASSWORD = "soukcheck-demo"
 SEED = "soukcheck-demo-2025"
@@ -269,6 +270,15 @@ FIX_MESSAGES = {
     "price_on_every_product": "وضعت الأسعار على جميع المنتوجات.",
     "epay_available": "توصلت بجهاز الأداء من البنك، وهو يعمل الآن.",
     "badge_worn": "جميع البائعين يضعون الشارة الآن.",
+    "badge_visible": "الشارة الآن ظاهرة للزبائن.",
+    "price_in_dirhams": "غيرت البطاقات، الأسعار الآن بالدرهم.",
+    "price_label_placement": "وضعت بطاقة السعر على كل منتوج.",
+    "price_in_arabic": "أضفت بيانات السعر بالعربية على جميع البطاقات.",
+    "epay_works": "شحنت جهاز الأداء وهو يعمل الآن.",
+    "epay_offered": "علقت لافتة الأداء بالبطاقة.",
+    "shop_clean": "نظفت المحل ورتبته.",
+    "corridor_clear": "أزلت السلع من الممر.",
+    "surroundings_clean": "نظفت محيط المحل.",
 }
 FIX_MESSAGE = "تم الإصلاح، المرجو المرور للتحقق."
 FIXES_PER_REGION = 2
@@ -298,14 +308,17 @@ def seed_demo(stalls: int = 300) -> str:
         venues = _venues(provinces, tally)
         users = _accounts(regions, tally)
         version, loaded = _checklist_version()
-        checklist = f"checklist {version.key} v{version.version}" + (
-            " (loaded now)" if loaded else ""
-        )
+        loaded_now = " loaded now" if loaded else ""
+        checklist = f"checklist {version.key} v{version.version}{loaded_now}"
         codes = _stalls(venues, max(stalls, 0), tally)
         inspectors = {u.region_id: u for u in users.values() if u.role == INSPECTOR}
         demo_photo = _demo_photo()
-        _inspections(codes, inspectors, version, demo_photo, tally)
-        _fix_reports(regions, demo_photo, tally)
+        storage = storage_from_config(current_app.config["UPLOAD_DIR"])
+        _inspections(codes, inspectors, version, demo_photo, storage, tally)
+        _fix_reports(regions, demo_photo, storage, tally)
+        if tally.created:
+            audit("cli", "demo.seed", "demo", "seed", after=dict(tally.created))
+            db.session.commit()
     return _summary(tally, checklist)
 
 
@@ -618,12 +631,10 @@ def _inspections(
     inspectors: dict[int, User],
     version: ChecklistVersion,
     demo_photo: photos.ProcessedPhoto,
+    storage: Storage,
     tally: Tally,
 ) -> None:
-    from .storage import photo_key, storage_from_config
-
     # The one demo photo's bytes, stored once (content-addressed) and shared by every row.
-    storage = storage_from_config(current_app.config["UPLOAD_DIR"])
     storage.put(photo_key(demo_photo.sha256, "display"), demo_photo.display)
     storage.put(photo_key(demo_photo.sha256, "thumb"), demo_photo.thumbnail)
     checklist = checklist_store.definition(version)
@@ -726,58 +737,63 @@ def _demo_photo() -> photos.ProcessedPhoto:
 
 
 def _fix_reports(
-    regions: dict[str, Region], demo_photo: photos.ProcessedPhoto, tally: Tally
+    regions: dict[str, Region], demo_photo: photos.ProcessedPhoto, storage: Storage, tally: Tally
 ) -> None:
     """A few stalls whose artisan says a failure is fixed: first on the inspector's list."""
+    demo_venues = [spec.name_fr for spec in VENUES]
     for code in FIX_REGIONS:
-        candidates = db.session.scalars(
+        in_region = (
             select(Stall)
             .join(Venue, Stall.venue_id == Venue.id)
             .join(Province, Venue.province_id == Province.id)
-            .join(Inspection, Inspection.id == Stall.latest_inspection_id)
-            .where(
-                Province.region_id == regions[code].id,
-                Inspection.verdict != scoring.COMPLIANT,
-                Venue.name_fr.in_([spec.name_fr for spec in VENUES]),
+            .where(Province.region_id == regions[code].id, Venue.name_fr.in_(demo_venues))
+        )
+        # Counted first, so a later run with more stalls does not flag more of them.
+        reported = db.session.scalar(
+            select(func.count(CorrectiveAction.id.distinct())).where(
+                CorrectiveAction.stall_id.in_(in_region.with_only_columns(Stall.id)),
+                CorrectiveAction.status == OPEN,
+                CorrectiveAction.fix_reported_at.is_not(None),
             )
+        )
+        tally.existing["fix report"] += reported
+        candidates = db.session.scalars(
+            in_region.join(Inspection, Inspection.id == Stall.latest_inspection_id)
+            .where(Inspection.verdict != scoring.COMPLIANT)
             .order_by(Stall.code)
         ).all()
-        chosen = 0
         for stall in candidates:
-            if chosen == FIXES_PER_REGION:
+            if reported >= FIXES_PER_REGION:
                 break
-            actions = db.session.scalars(
+            action = db.session.scalar(
                 select(CorrectiveAction)
                 .where(CorrectiveAction.stall_id == stall.id, CorrectiveAction.status == OPEN)
                 .order_by(CorrectiveAction.due_date, CorrectiveAction.item_key)
-            ).all()
-            if not actions:
+                .limit(1)
+            )
+            if action is None or action.fix_reported_at is not None:
                 continue
-            chosen += 1
-            if any(action.fix_reported_at for action in actions):
-                tally.count("fix report", False)
-                continue
-            action = actions[0]
-            reported = stall.latest_inspection.submitted_at + timedelta(hours=20)
-            action.fix_reported_at = reported
-            stall.followup_requested_at = reported
-            db.session.add(FixReport(
-                corrective_action=action, message=FIX_MESSAGES.get(action.item_key, FIX_MESSAGE),
-                photo_sha256=demo_photo.sha256, created_at=reported,
-            ))  # fmt: skip
-            event = audit(
-                f"artisan:{stall.artisan_id}", "corrective_action.fix_reported",
-                "corrective_action", action.id, after={"fix_reported_at": reported.isoformat()},
-            )  # fmt: skip
-            event.at = reported
+            _report_fix(stall, action, demo_photo, storage)
+            reported += 1
             tally.count("fix report", True)
     db.session.commit()
 
 
+def _report_fix(
+    stall: Stall, action: CorrectiveAction, demo_photo: photos.ProcessedPhoto, storage: Storage
+) -> None:
+    """The artisan's "it is fixed" button, the evening after the visit or the next morning."""
+    at = stall.latest_inspection.submitted_at + timedelta(hours=20)
+    message = FIX_MESSAGES.get(action.item_key, FIX_MESSAGE)
+    reported = contests.report_fix(stall.artisan, action, demo_photo, storage, message, now=at)
+    reported.report.created_at = at  # report_fix stamps the real clock; the demo is in the past
+
+
 # -- summary ----------------------------------------------------------------------------------
 
+# Kinds counted, as the summary names them.
 NOUNS = (
-    ("region", "regions (each with its Chamber of Handicrafts)"),
+    ("region", "regions"),
     ("province", "prefectures"),
     ("venue", "venues"),
     ("stall", "stalls"),
@@ -789,14 +805,16 @@ NOUNS = (
 
 
 def _summary(tally: Tally, checklist: str) -> str:
-    created = ", ".join(f"{tally.created[kind]} {noun}" for kind, noun in NOUNS)
-    existing = ", ".join(f"{tally.existing[kind]} {kind}s" for kind, _ in NOUNS)
+    def counts(counter: Counter[str]) -> str:
+        return ", ".join(f"{counter[kind]} {noun}" for kind, noun in NOUNS)
+
     accounts = "; ".join(
         f"{a.username} ({a.role}{', ' + a.region if a.region else ''}, {a.language})"
         for a in ACCOUNTS
     )
     return (
-        f"Demo data seeded with {checklist}. Created this run: {created}. "
-        f"Already there, left unchanged: {existing}. "
+        f"Demo data (12 regions with their Chambers of Handicrafts, {checklist}). "
+        f"Created this run: {counts(tally.created)}. "
+        f"Already there, left unchanged: {counts(tally.existing)}. "
         f'Demo accounts, all with the password "{DEMO_PASSWORD}": {accounts}.'
     )
