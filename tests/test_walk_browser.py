@@ -1,4 +1,4 @@
-"""The inspector's walk in a real Chromium at phone size (390×844), in Arabic."""
+"""The inspector's walk in a real Chromium at phone size (390×844), in each language."""
 
 from __future__ import annotations
 
@@ -16,7 +16,13 @@ from . import factories, imagefactory
 pytestmark = pytest.mark.browser
 
 
-def test_inspector_walk_in_arabic(live_server, phone, region, checklist_version, tmp_path):
+@pytest.mark.parametrize(
+    ("lang", "direction", "query"),
+    [("ar", "rtl", "يوسف"), ("fr", "ltr", "berrada"), ("en", "ltr", "BERRADA")],
+)
+def test_inspector_walk(
+    live_server, phone, region, checklist_version, tmp_path, lang, direction, query
+):
     stall = factories.stall(
         region=region,
         artisan_row=factories.artisan(
@@ -29,16 +35,15 @@ def test_inspector_walk_in_arabic(live_server, phone, region, checklist_version,
     page = phone
 
     page.goto(f"{live_server}/login")
-    page.locator("button[name=lang][value=ar]").click()
-    expect_rtl = page.locator("html[dir=rtl]")
-    assert expect_rtl.count() == 1
+    page.locator(f"button[name=lang][value={lang}]").click()
+    assert page.locator(f"html[lang={lang}][dir={direction}]").count() == 1
     page.fill("input[name=username]", inspector.username)
     page.fill("input[name=password]", factories.PASSWORD)
     page.locator("form:has(input[name=password]) button[type=submit]").click()
     page.wait_for_url(re.compile(r"/inspect/$"))
 
-    # Search as you type (htmx) by the artisan's Arabic name, without diacritics.
-    page.fill("input[name=q]", "يوسف")
+    # Search as you type (htmx), by the artisan's Arabic or Latin name, any case.
+    page.fill("input[name=q]", query)
     page.locator(f"#results a[href$='/inspect/stalls/{stall.id}']").click()
     page.wait_for_url(re.compile(rf"/inspect/stalls/{stall.id}$"))
     assert "NIA-04-00000042" in page.content()
@@ -62,7 +67,8 @@ def test_inspector_walk_in_arabic(live_server, phone, region, checklist_version,
     page.locator("button[name=action][value=submit]").click()
     page.wait_for_url(re.compile(rf"/inspect/inspections/{inspection_id}/result$"))
     assert "100" in page.locator(".result-score").inner_text()
-    page.screenshot(path=str(tmp_path / "result-ar.png"))
+    assert page.locator(f"html[lang={lang}]").count() == 1
+    page.screenshot(path=str(tmp_path / f"result-{lang}.png"))
 
     db.session.expire_all()
     inspection = db.session.get(Inspection, inspection_id)
