@@ -54,15 +54,18 @@ format:
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Benchmarks run on demand, never in the suite; each prints its figures on its last line.
 bench: setup
 	$(BIN)/python bench/photos.py
+	$(BIN)/python bench/pageweight.py
+	DATABASE_URL=$${DATABASE_URL:-sqlite:///$(CURDIR)/build/bench.db} $(BIN)/python bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) build compliance/static/vendor instance/soukcheck.db
 
 # Translators: `make messages` refreshes the catalogues from the code and templates.
 messages: venv
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output -o build/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k plural_forms:1,2 --no-location --sort-output -o build/messages.pot .
 	@for lang in ar fr en; do \
 	  if [ -f compliance/translations/$$lang/LC_MESSAGES/messages.po ]; then \
 	    $(BIN)/pybabel update --no-fuzzy-matching -i build/messages.pot -d compliance/translations -l $$lang; \

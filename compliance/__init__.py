@@ -27,6 +27,12 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     if os.environ.get("SOUKCHECK_ENV") == "production" and not app.testing:
         check_production_secret(app.config.get("SECRET_KEY"))
 
+    if app.config.get("PROXY_COUNT"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
     csrf.init_app(app)
@@ -43,6 +49,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         auth,
         chamber,
         cli,
+        coordination,
         inspect,
         models,  # noqa: F401  (register tables with the metadata)
         site,
@@ -52,6 +59,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.register_blueprint(inspect.bp, url_prefix="/inspect")
     app.register_blueprint(chamber.bp, url_prefix="/chamber")
     app.register_blueprint(artisan.bp, url_prefix="/a")
+    app.register_blueprint(coordination.bp, url_prefix="/coordination")
     cli.init_app(app)
     site.init_app(app)
     return app

@@ -33,6 +33,9 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Africa/Casablanca"
     LANGUAGES = ("ar", "fr", "en")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Reverse proxies in front of the app (for the client address and https in QR links).
+    PROXY_COUNT = _int("PROXY_COUNT", 0)
+    BADGE_FONT = os.environ.get("BADGE_FONT")  # a TTF with Arabic glyphs for PNG badges
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"

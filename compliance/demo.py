@@ -31,7 +31,7 @@ from sqlalchemy import event, func, select
 from werkzeug.security import generate_password_hash
 
 from . import checklist_store, inspections, photos, scoring
-from .artisan import contests
+from .artisan import contests, credentials
 from .checklist import Checklist, load_file
 from .extensions import db
 from .models import (
@@ -316,10 +316,24 @@ def seed_demo(stalls: int = 300) -> str:
         storage = storage_from_config(current_app.config["UPLOAD_DIR"])
         _inspections(codes, inspectors, version, demo_photo, storage, tally)
         _fix_reports(regions, demo_photo, storage, tally)
+        artisan_access = _demo_artisan_access()
         if tally.created:
             audit("cli", "demo.seed", "demo", "seed", after=dict(tally.created))
             db.session.commit()
-    return _summary(tally, checklist)
+    return f"{_summary(tally, checklist)} {artisan_access}"
+
+
+def _demo_artisan_access() -> str:
+    """The private slip of the first Rabat fan-zone artisan, so the demo can be tried as them."""
+    stall = db.session.scalar(select(Stall).where(Stall.code == "RBT-001"))
+    if stall is None or stall.artisan is None:
+        return ""
+    slip = credentials.ensure_slip(stall.artisan, current_app.config["SECRET_KEY"])
+    db.session.commit()
+    return (
+        f"Demo artisan (stall RBT-001, {stall.artisan.name_latin}): private link "
+        f"/a/p/{slip.private_code} or, at /a/login, card {stall.artisan.nia} with PIN {slip.pin}."
+    )
 
 
 _DISK_SETTING = "soukcheck_demo_synchronous"

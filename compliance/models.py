@@ -141,6 +141,14 @@ class Stall(db.Model):
     latest_inspection_id: Mapped[str | None] = mapped_column(String(36), index=True)
     # Set when the artisan reports a fix; puts the stall first on inspectors' lists.
     followup_requested_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The latest inspection's outcome, copied whenever it changes by flush events in
+    # compliance/chamber/tallies.py (filled by migration 0002): the chambers' dashboards count
+    # current compliance from the stall table alone. Never written by other code.
+    current_version_id: Mapped[int | None] = mapped_column(Integer)
+    current_verdict: Mapped[str | None] = mapped_column(String(20))
+    current_score: Mapped[float | None] = mapped_column(Float)
+    current_critical: Mapped[int | None] = mapped_column(Integer)
+    current_day: Mapped[date | None] = mapped_column(Date)
 
     venue: Mapped[Venue] = relationship(back_populates="stalls")
     artisan: Mapped[Artisan | None] = relationship(back_populates="stalls")
@@ -191,7 +199,20 @@ class ChecklistVersion(db.Model):
 class Inspection(db.Model):
     """One visit of a stall. The id is a UUID made by the client, so a retry never duplicates."""
 
-    __table_args__ = (Index("ix_inspection_stall_submitted", "stall_id", "submitted_at"),)
+    __table_args__ = (
+        Index("ix_inspection_stall_submitted", "stall_id", "submitted_at"),
+        # Covering indexes for the chambers' dashboards with a date range
+        # (compliance/chamber/figures.py): each stall's inspections by day, and their outcome.
+        Index(
+            "ix_inspection_current",
+            "id",
+            "checklist_version_id",
+            "verdict",
+            "score",
+            "submitted_day",
+        ),
+        Index("ix_inspection_stall_day", "stall_id", "status", "submitted_day", "verdict", "score"),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
     stall_id: Mapped[int] = mapped_column(ForeignKey("stall.id"))
     inspector_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
@@ -208,6 +229,13 @@ class Inspection(db.Model):
     critical_failures: Mapped[int] = mapped_column(Integer, default=0)
     # SHA-256 of the submitted answers: the same id sent again with other answers is refused.
     fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # Offline submissions: submitted_at is when the inspector pressed Submit on the phone,
+    # received_at when the server accepted it. The photos the phone declared, as
+    # [item_key, sha256] pairs, may arrive after the answers; photos_pending counts those
+    # not stored yet (0: the inspection is complete). See compliance/inspections.py.
+    received_at: Mapped[datetime | None] = mapped_column(DateTime)
+    declared_photos: Mapped[list[list[str]] | None] = mapped_column(JSON)
+    photos_pending: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     stall: Mapped[Stall] = relationship(foreign_keys=[stall_id])
     inspector: Mapped[User] = relationship()
@@ -230,6 +258,17 @@ class Answer(db.Model):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
     inspection: Mapped[Inspection] = relationship(back_populates="answers")
+
+
+# Fails and N/As only (about a tenth of the answers): the dashboards count passes as the rest.
+Index(
+    "ix_answer_not_passed",
+    Answer.inspection_id,
+    Answer.item_key,
+    Answer.result,
+    sqlite_where=Answer.result != "pass",
+    postgresql_where=Answer.result != "pass",
+)
 
 
 class Photo(db.Model):
@@ -260,6 +299,8 @@ class CorrectiveAction(db.Model):
     __table_args__ = (
         Index("ix_corrective_action_stall_status", "stall_id", "status"),
         Index("ix_corrective_action_status_due", "status", "due_date"),
+        # Open (and overdue) actions per stall for the chambers' dashboards, from the index.
+        Index("ix_corrective_action_open_stall", "status", "stall_id", "due_date"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     stall_id: Mapped[int] = mapped_column(ForeignKey("stall.id"))
@@ -281,6 +322,17 @@ class CorrectiveAction(db.Model):
 class Contest(db.Model):
     """An artisan contesting a failed answer; a coordinator of the region decides."""
 
+    # At most one pending contest per inspection and item: a retried form files nothing new.
+    __table_args__ = (
+        Index(
+            "uq_contest_pending_item",
+            "inspection_id",
+            "item_key",
+            unique=True,
+            sqlite_where=db.text("status = 'pending'"),
+            postgresql_where=db.text("status = 'pending'"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     inspection_id: Mapped[str] = mapped_column(ForeignKey("inspection.id"), index=True)
     item_key: Mapped[str] = mapped_column(String(64))
@@ -299,6 +351,8 @@ class Contest(db.Model):
 class FixReport(db.Model):
     """The artisan says a corrective action is done, with a photo."""
 
+    # The same photo sent again for the same item is the same report (a retry).
+    __table_args__ = (UniqueConstraint("corrective_action_id", "photo_sha256"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     corrective_action_id: Mapped[int] = mapped_column(
         ForeignKey("corrective_action.id"), index=True

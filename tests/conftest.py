@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 
 import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 
@@ -32,15 +34,31 @@ def database_url(tmp_path_factory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
 
+class RequestClient(FlaskClient):
+    """Each request runs in its own app context, as on a real server.
+
+    Without this the test's app context would be shared by every request, and with it
+    ``g`` (Flask-Login's user, Flask-Babel's locale) and the database session. The test's own
+    session is expired after each request so that it reads what the request committed.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if has_app_context():
+            db.session.expire_all()
+        return response
+
+
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
-    application = create_app(TestingConfig)
-    application.config.update(
-        SQLALCHEMY_DATABASE_URI=database_url,
-        UPLOAD_DIR=str(tmp_path_factory.mktemp("uploads")),
-        SERVER_NAME=None,
-    )
-    # The engine is made lazily from the config, so the URL set above is the one used.
+    class Config(TestingConfig):
+        # Flask-SQLAlchemy makes its engine in create_app: the URL must be set before.
+        SQLALCHEMY_DATABASE_URI = database_url
+        UPLOAD_DIR = str(tmp_path_factory.mktemp("uploads"))
+
+    application = create_app(Config)
+    application.test_client_class = RequestClient
     with application.app_context():
         _reset_schema()
         upgrade(directory=str(ROOT / "migrations"))

@@ -2,6 +2,7 @@
 
 from flask import Blueprint
 
-bp = Blueprint("chamber", __name__)
+# The blueprint's own stylesheet (dashboard tiles, tables, charts) lives beside its code.
+bp = Blueprint("chamber", __name__, static_folder="static", static_url_path="/static")
 
 from . import routes  # noqa: E402, F401

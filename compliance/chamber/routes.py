@@ -1,9 +1,595 @@
-from flask_login import login_required
+"""Chamber views: thin wrappers around ``figures``, ``follow_up`` and ``exports``.
 
-from . import bp
+Coordinators see their own region only: every view loads what it shows through a scope checked
+against ``access.region_scope``, so another region's id gives 404. Admins see the country.
+Filters ride in the query string; an htmx request (not boosted, not a history restore) gets
+just the fragment that changed, any other request the whole page that includes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from .. import access, inspections, text_direction
+from ..extensions import db, htmx
+from ..models import (
+    ADMIN,
+    COORDINATOR,
+    OPEN,
+    SUBMITTED,
+    CorrectiveAction,
+    Inspection,
+    Province,
+    Region,
+    Stall,
+    Venue,
+)
+from ..site import percent
+from . import bp, charts, exports, figures, follow_up
+from .forms import CloseActionForm, FilterForm, MoveDueForm
+
+LIST_LIMIT = 10
+PAGE_SIZE = 50
+VENUE_STALLS = 300
+LIST_STATES = ("failing", "never", "all")
+ACTION_STATES = ("overdue", "open", "closed")
+
+
+@bp.before_request
+@login_required
+def _chamber_staff_only():
+    if current_user.role not in (COORDINATOR, ADMIN):
+        abort(403)
+
+
+def _fragment_request() -> bool:
+    # Boosted links and history restores also send HX-Request: they need the whole page.
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def _rtl() -> bool:
+    return text_direction() == "rtl"
+
+
+# -- scope and filters -------------------------------------------------------------------------
+
+
+def _own_region(region_id: int) -> None:
+    scope = access.region_scope(current_user)
+    if scope is not None and scope != region_id:
+        abort(404)
+
+
+def _region_or_404(code: str) -> Region:
+    region = db.session.scalar(select(Region).where(Region.code == code))
+    if region is None:
+        abort(404)
+    _own_region(region.id)
+    return region
+
+
+def _province_or_404(province_id: int) -> Province:
+    province = db.session.get(Province, province_id)
+    if province is None:
+        abort(404)
+    _own_region(province.region_id)
+    return province
+
+
+def _venue_or_404(venue_id: int) -> Venue:
+    venue = db.session.scalar(
+        select(Venue).where(Venue.id == venue_id).options(joinedload(Venue.province))
+    )
+    if venue is None:
+        abort(404)
+    _own_region(venue.province.region_id)
+    return venue
+
+
+def _scope_from_args() -> tuple[figures.Scope, dict[str, object], object]:
+    """The scope named by ``region``/``province``/``venue`` in the query string, checked.
+
+    Returns the scope, the arguments that name it (for links) and the place itself (None for
+    the country). With none given, a coordinator gets their region and an admin the country.
+    """
+    venue_id = request.args.get("venue", type=int)
+    province_id = request.args.get("province", type=int)
+    code = request.args.get("region", "").strip()
+    if venue_id is not None:
+        venue = _venue_or_404(venue_id)
+        return figures.Scope(venue_id=venue.id), {"venue": venue.id}, venue
+    if province_id is not None:
+        province = _province_or_404(province_id)
+        return figures.Scope(province_id=province.id), {"province": province.id}, province
+    if code:
+        region = _region_or_404(code)
+        return figures.Scope(region_id=region.id), {"region": region.code}, region
+    own = access.region_scope(current_user)
+    if own is None:
+        return figures.Scope(), {}, None
+    region = db.session.get(Region, own)
+    return figures.Scope(region_id=own), {"region": region.code}, region
+
+
+def _filter_form(found: dict[int, figures.Place]) -> FilterForm:
+    form = FilterForm(request.args, cities=figures.cities(found))
+    form.validate()
+    return form
+
+
+def _filter_args(filters: figures.Filters) -> dict[str, str]:
+    """The query-string form of the filters, for links that keep them."""
+    values = {
+        "date_from": filters.date_from.isoformat() if filters.date_from else None,
+        "date_to": filters.date_to.isoformat() if filters.date_to else None,
+        "kind": filters.kind,
+        "city": filters.city,
+        "craft": filters.craft,
+        "verdict": filters.verdict,
+    }
+    return {key: value for key, value in values.items() if value}
+
+
+def _parent(node: object) -> object | None:
+    if isinstance(node, Stall):
+        return node.venue
+    if isinstance(node, Venue):
+        return node.province
+    if isinstance(node, Province):
+        return node.region
+    return None
+
+
+def _crumbs(place: object) -> list[tuple[str, str]]:
+    """Breadcrumbs from the country (admins only) down to ``place``."""
+    locale = str(get_locale())
+    chain: list[object] = []
+    node = place
+    while node is not None:
+        chain.append(node)
+        node = _parent(node)
+    crumbs: list[tuple[str, str]] = []
+    if current_user.role == ADMIN:
+        crumbs.append((_("Morocco"), url_for("chamber.home")))
+    for node in reversed(chain):
+        if isinstance(node, Region):
+            crumbs.append((node.name(locale), url_for("chamber.region", code=node.code)))
+        elif isinstance(node, Province):
+            crumbs.append((node.name(locale), url_for("chamber.province", province_id=node.id)))
+        elif isinstance(node, Venue):
+            crumbs.append((node.name(locale), url_for("chamber.venue", venue_id=node.id)))
+        elif isinstance(node, Stall):
+            crumbs.append(
+                (_("Stall %(code)s", code=node.code), url_for("chamber.stall", stall_id=node.id))
+            )
+    return crumbs
+
+
+# -- the overview pages ----------------------------------------------------------------------
+
+
+def _bars(board: figures.Dashboard, level: str, filter_args: dict) -> list[charts.Bar]:
+    locale = str(get_locale())
+    bars = []
+    for row, tally in board.groups(level):
+        if level == "region":
+            href = url_for("chamber.region", code=row.code, **filter_args)
+        elif level == "province":
+            href = url_for("chamber.province", province_id=row.id, **filter_args)
+        else:
+            href = url_for("chamber.venue", venue_id=row.id, **filter_args)
+        rate = tally.compliance_rate
+        bars.append(
+            charts.Bar(
+                label=row.name(locale),
+                value=rate,
+                text=percent(rate)
+                if rate is not None
+                else _("not inspected")
+                if tally.stalls
+                else _("no stall"),
+                note=f"{tally.compliant}/{tally.inspected}",
+                href=href,
+            )
+        )
+    # Worst first; groups with nothing inspected go last.
+    bars.sort(key=lambda bar: (bar.value is None, bar.value if bar.value is not None else 0))
+    return bars
+
+
+def _rule_bars(board: figures.Dashboard) -> list[charts.Bar]:
+    locale = str(get_locale())
+    return [
+        charts.Bar(
+            label=rate.label(locale),
+            value=rate.rate,
+            text=percent(rate.rate) if rate.rate is not None else "—",
+            note=f"{rate.passed}/{rate.applicable}",
+        )
+        for rate in board.rules
+    ]
+
+
+def _overview(level: str, scope: figures.Scope, place: object, scope_args: dict):
+    """Render the overview of a scope (national, region, province or venue)."""
+    found = figures.places(scope)
+    form = _filter_form(found)
+    filters = form.filters()
+    board = figures.dashboard(scope, filters, found)
+    filter_args = _filter_args(filters)
+    child = {"national": "region", "region": "province", "province": "venue"}.get(level)
+    rtl = _rtl()
+    context = {
+        "level": level,
+        "place": place,
+        "scope_args": scope_args,
+        "board": board,
+        "form": form,
+        "filters": filters,
+        "filter_args": filter_args,
+        "child": child,
+        "groups": board.groups(child) if child else [],
+        "group_chart": charts.bar_chart(
+            _chart_title(child),
+            _bars(board, child, filter_args),
+            rtl=rtl,
+        )
+        if child
+        else None,
+        "venue_chart": charts.bar_chart(
+            _("Compliance rate by venue"), _bars(board, "venue", filter_args), rtl=rtl
+        )
+        if level in ("region",)
+        else None,
+        "rule_chart": charts.bar_chart(_("Pass rate by rule"), _rule_bars(board), rtl=rtl),
+        "trend_chart": charts.trend_chart(
+            _("Inspections per day"),
+            [charts.Point(day.day, day.inspections) for day in board.trend],
+            rtl=rtl,
+        ),
+        "failing_items": figures.failing_most(board.items),
+        # A venue page lists all its stalls instead; the national page, the regions.
+        "worst": figures.rows(figures.worst_stalls_query(scope, filters), LIST_LIMIT)
+        if level in ("region", "province")
+        else [],
+        "overdue": figures.rows(
+            figures.actions_query(scope, filters, board.today, "overdue"), LIST_LIMIT
+        ),
+        "venue_stalls": figures.rows(
+            figures.worst_stalls_query(scope, filters, "all"), VENUE_STALLS
+        )
+        if level == "venue"
+        else [],
+        "crumbs": _crumbs(place),
+    }
+    if _fragment_request():
+        return render_template("chamber/_figures.html", **context)
+    return render_template("chamber/overview.html", **context)
+
+
+def _chart_title(level: str | None) -> str:
+    # Whole sentences, not a word slotted into one: each language has its own grammar.
+    if level == "region":
+        return _("Compliance rate by region")
+    if level == "province":
+        return _("Compliance rate by prefecture or province")
+    return _("Compliance rate by venue")
 
 
 @bp.get("/")
-@login_required
 def home():
-    return "chamber"
+    """A coordinator's region, or the whole country for an admin."""
+    own = access.region_scope(current_user)
+    if own is None:
+        return _overview("national", figures.Scope(), None, {})
+    region = db.session.get(Region, own)
+    if region is None:
+        abort(404)
+    return _overview("region", figures.Scope(region_id=region.id), region, {"region": region.code})
+
+
+@bp.get("/regions/<code>")
+def region(code: str):
+    region = _region_or_404(code)
+    return _overview("region", figures.Scope(region_id=region.id), region, {"region": region.code})
+
+
+@bp.get("/provinces/<int:province_id>")
+def province(province_id: int):
+    province = _province_or_404(province_id)
+    return _overview(
+        "province", figures.Scope(province_id=province.id), province, {"province": province.id}
+    )
+
+
+@bp.get("/venues/<int:venue_id>")
+def venue(venue_id: int):
+    venue = _venue_or_404(venue_id)
+    return _overview("venue", figures.Scope(venue_id=venue.id), venue, {"venue": venue.id})
+
+
+# -- lists ----------------------------------------------------------------------------------------
+
+
+def _page() -> int:
+    return max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
+
+
+@bp.get("/stalls")
+def stalls():
+    """Stalls of a scope with their current result, worst first (or never inspected)."""
+    scope, scope_args, place = _scope_from_args()
+    state = request.args.get("state", "failing")
+    if state not in LIST_STATES:
+        state = "failing"
+    form = _filter_form(figures.places(scope))
+    filters = form.filters()
+    page = _page()
+    found = figures.rows(
+        figures.worst_stalls_query(scope, filters, state), PAGE_SIZE + 1, (page - 1) * PAGE_SIZE
+    )
+    context = {
+        "scope_args": scope_args,
+        "place": place,
+        "state": state,
+        "form": form,
+        "filters": filters,
+        "filter_args": _filter_args(filters),
+        "page": page,
+        "stall_rows": found[:PAGE_SIZE],
+        "more": len(found) > PAGE_SIZE,
+        "crumbs": _crumbs(place),
+        "list_endpoint": "chamber.stalls",
+    }
+    if _fragment_request():
+        return render_template("chamber/_stall_list.html", **context)
+    return render_template("chamber/stalls.html", **context)
+
+
+@bp.get("/actions")
+def actions():
+    """Corrective actions of a scope: overdue first, then open, or those closed lately."""
+    scope, scope_args, place = _scope_from_args()
+    state = request.args.get("state", "overdue")
+    if state not in ACTION_STATES:
+        state = "overdue"
+    form = _filter_form(figures.places(scope))
+    filters = form.filters()
+    page = _page()
+    on = figures.today()
+    found = figures.rows(
+        figures.actions_query(scope, filters, on, state), PAGE_SIZE + 1, (page - 1) * PAGE_SIZE
+    )
+    context = {
+        "scope_args": scope_args,
+        "place": place,
+        "state": state,
+        "form": form,
+        "filters": filters,
+        "filter_args": _filter_args(filters),
+        "page": page,
+        "action_rows": found[:PAGE_SIZE],
+        "more": len(found) > PAGE_SIZE,
+        "today": on,
+        "items": _item_labels(),
+        "crumbs": _crumbs(place),
+        "list_endpoint": "chamber.actions",
+    }
+    if _fragment_request():
+        return render_template("chamber/_action_list.html", **context)
+    return render_template("chamber/actions.html", **context)
+
+
+def _item_labels() -> dict[str, object]:
+    return figures.item_labels(figures.checklists())
+
+
+# -- a stall, an inspection, a corrective action ------------------------------------------------
+
+
+@bp.get("/stalls/<int:stall_id>")
+def stall(stall_id: int):
+    stall = access.stall_or_404(current_user, stall_id)
+    history = db.session.scalars(
+        select(Inspection)
+        .where(Inspection.stall_id == stall.id, Inspection.status == SUBMITTED)
+        .options(joinedload(Inspection.inspector))
+        .order_by(Inspection.submitted_at.desc())
+        .limit(50)
+    ).all()
+    stall_actions = db.session.scalars(
+        select(CorrectiveAction)
+        .where(CorrectiveAction.stall_id == stall.id)
+        .order_by((CorrectiveAction.status == OPEN).desc(), CorrectiveAction.due_date)
+        .limit(100)
+    ).all()
+    return render_template(
+        "chamber/stall.html",
+        stall=stall,
+        history=history,
+        actions=stall_actions,
+        trail=follow_up.history([a.id for a in stall_actions]),
+        items=_item_labels(),
+        today=figures.today(),
+        crumbs=_crumbs(stall),
+    )
+
+
+@bp.get("/inspections/<inspection_id>")
+def inspection(inspection_id: str):
+    inspection = access.inspection_or_404(current_user, inspection_id)
+    if inspection.status != SUBMITTED:
+        abort(404)  # a draft is the inspector's alone
+    checklist = inspections.checklist_of(inspection)
+    answers = {answer.item_key: answer for answer in inspection.answers}
+    photos: dict[str, list] = {}
+    for photo in inspection.photos:
+        photos.setdefault(photo.item_key, []).append(photo)
+    opened = db.session.scalars(
+        select(CorrectiveAction).where(CorrectiveAction.opened_by_id == inspection.id)
+    ).all()
+    return render_template(
+        "chamber/inspection.html",
+        inspection=inspection,
+        checklist=checklist,
+        answers=answers,
+        photos=photos,
+        opened={action.item_key: action for action in opened},
+        crumbs=[*_crumbs(inspection.stall), (_("Inspection"), request.path)],
+    )
+
+
+def _action_or_404(action_id: int) -> CorrectiveAction:
+    action = db.session.get(CorrectiveAction, action_id)
+    if action is None or not access.can_see_stall(current_user, action.stall):
+        abort(404)
+    return action
+
+
+def _action_page(action: CorrectiveAction, close_form=None, due_form=None, status: int = 200):
+    context = {
+        "action": action,
+        "close_form": close_form or CloseActionForm(formdata=None),
+        "due_form": due_form or MoveDueForm(formdata=None, due_date=action.due_date),
+        "trail": follow_up.history([action.id]).get(action.id, []),
+        "items": _item_labels(),
+        "today": figures.today(),
+        "crumbs": [*_crumbs(action.stall), (_("Corrective action"), request.path)],
+    }
+    if _fragment_request():
+        return render_template("chamber/_action.html", **context), status
+    return render_template("chamber/action.html", **context), status
+
+
+@bp.get("/actions/<int:action_id>")
+def action(action_id: int):
+    return _action_page(_action_or_404(action_id))
+
+
+@bp.post("/actions/<int:action_id>/close")
+def close_action(action_id: int):
+    action = _action_or_404(action_id)
+    form = CloseActionForm()
+    if action.status != OPEN:
+        flash(_("This corrective action is already closed."), "warning")
+    elif not form.validate_on_submit():
+        return _action_page(action, close_form=form, status=422)
+    else:
+        try:
+            follow_up.close(action, current_user, form.reason.data)
+            flash(_("Corrective action closed."), "success")
+        except follow_up.NotOpen:
+            db.session.refresh(action)
+            flash(_("This corrective action is already closed."), "warning")
+    if _fragment_request():
+        return _action_page(action)
+    return redirect(url_for("chamber.action", action_id=action.id))
+
+
+@bp.post("/actions/<int:action_id>/due")
+def move_due(action_id: int):
+    action = _action_or_404(action_id)
+    form = MoveDueForm(opened_on=_opened_on(action))
+    if action.status != OPEN:
+        flash(_("This corrective action is already closed."), "warning")
+    elif not form.validate_on_submit():
+        return _action_page(action, due_form=form, status=422)
+    else:
+        try:
+            if follow_up.move_due_date(
+                action, current_user, form.due_date.data, form.reason.data or ""
+            ):
+                flash(
+                    _("Due date moved to %(date)s.", date=form.due_date.data.isoformat()), "success"
+                )
+        except follow_up.NotOpen:
+            db.session.refresh(action)
+            flash(_("This corrective action is already closed."), "warning")
+    if _fragment_request():
+        return _action_page(action)
+    return redirect(url_for("chamber.action", action_id=action.id))
+
+
+def _opened_on(action: CorrectiveAction) -> date | None:
+    return action.opened_by.submitted_day if action.opened_by else None
+
+
+# -- exports ------------------------------------------------------------------------------------
+
+
+EXPORT_FORMATS = ("csv", "xlsx")
+DATASETS = ("stalls", "inspections", "answers")
+
+
+@bp.get("/export/<dataset>.<fmt>")
+def export(dataset: str, fmt: str):
+    """Stream a dataset as CSV or XLSX, with the scope and filters of the page it came from."""
+    if (dataset not in DATASETS or fmt not in EXPORT_FORMATS) and not (
+        dataset == "open-data" and fmt == "csv"
+    ):
+        abort(404)
+    scope, scope_args, _place = _scope_from_args()
+    form = _filter_form(figures.places(scope))
+    filters = form.filters()
+    on = figures.today()
+    if dataset == "stalls":
+        data = exports.stalls(scope, filters, on)
+    elif dataset == "inspections":
+        data = exports.inspections(scope, filters)
+    elif dataset == "answers":
+        data = exports.answers(scope, filters, figures.checklists(), str(get_locale()))
+    else:
+        if scope.province_id is not None or scope.venue_id is not None:
+            abort(404)  # open data is published per region and for the country only
+        data = exports.open_data(filters, scope.region_id)
+    name = "-".join(
+        ["soukcheck", data.name, *[str(v) for v in scope_args.values()], on.isoformat()]
+    )
+    if fmt == "csv":
+        body = exports.csv_stream(data.header, data.rows())
+        mimetype = "text/csv; charset=utf-8"
+    else:
+        body = exports.xlsx_stream(data.name, data.header, data.rows())
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response = Response(stream_with_context(body), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.app_template_global()
+def chamber_url(endpoint: str, args: dict, **more) -> str:
+    """``url_for`` with a dict of query arguments merged with keyword ones."""
+    merged = {**args, **more}
+    return url_for(endpoint, **{key: value for key, value in merged.items() if value})
+
+
+@bp.app_template_global()
+def chamber_static(filename: str) -> str:
+    """URL of a chamber static file, with its content hash so browsers refetch a new one."""
+    return url_for("chamber.static", filename=filename, v=_static_version(filename))
+
+
+@cache
+def _static_version(filename: str) -> str:
+    path = Path(bp.static_folder) / filename
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:10]

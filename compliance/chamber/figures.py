@@ -1,0 +1,933 @@
+"""The chambers' figures: compliance of a region (or the country, a province, a venue).
+
+Every figure is aggregated in SQL over the stalls in a :class:`Scope` narrowed by
+:class:`Filters`; each function runs one query whatever the size of the data, and Python only
+combines the few aggregated rows that come back (one per venue, per day, per item). Current
+results and inspections per day come from the running tallies of :mod:`.tallies`; with a date
+range, current results are read from the inspections themselves.
+
+Definitions (DESIGN.md):
+
+- a stall's *current result* is its latest submitted inspection (``Stall.latest_inspection_id``);
+  with a date range it is the latest inspection submitted within the range;
+- the *compliance rate* is the share of inspected stalls whose current result is compliant;
+  stalls never inspected count as not inspected, never as failing;
+- the *pass rate of a rule* (a checklist section) is passed answers over pass and fail answers
+  of the current results; N/A answers are left out;
+- averages over *all* inspections (not only current results) are separate, labelled figures;
+- a corrective action is *overdue* when it is open and its due date is before today in Morocco.
+
+No Flask request here: views build a Scope and Filters and call these functions.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Select, and_, case, func, literal, literal_column, select
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from .. import checklist_store, scoring
+from ..checklist import Checklist, Item, Section
+from ..extensions import db
+from ..inspections import MOROCCO
+from ..models import (
+    OPEN,
+    SUBMITTED,
+    Answer,
+    Artisan,
+    ChecklistVersion,
+    CorrectiveAction,
+    Inspection,
+    Province,
+    Region,
+    Stall,
+    Venue,
+)
+from .tallies import CurrentFailure, DailyTally
+
+# The Africa Cup of Nations, Morocco: the days the inspections per day are drawn over.
+TOURNAMENT = (date(2025, 12, 21), date(2026, 1, 18))
+MAX_TREND_DAYS = 120
+NOT_INSPECTED = "not_inspected"  # the verdict filter's value for stalls with no result
+
+
+def today() -> date:
+    """Today in Morocco: what "overdue" is measured against."""
+    return datetime.now(MOROCCO).date()
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where the figures are taken: the country (all None), a region, a province or a venue.
+
+    Views fill it only after checking that the user may see it (``access.region_scope``).
+    """
+
+    region_id: int | None = None
+    province_id: int | None = None
+    venue_id: int | None = None
+
+    @property
+    def national(self) -> bool:
+        return self.region_id is None and self.province_id is None and self.venue_id is None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a coordinator narrows the figures to; every field is optional.
+
+    ``verdict`` is a current verdict for stalls (or ``"not_inspected"``) and an inspection's own
+    verdict for lists of inspections; the date range is on the day an inspection counts for.
+    """
+
+    date_from: date | None = None
+    date_to: date | None = None
+    kind: str | None = None
+    city: str | None = None
+    craft: str | None = None
+    verdict: str | None = None
+
+    @property
+    def dated(self) -> bool:
+        return self.date_from is not None or self.date_to is not None
+
+    @property
+    def active(self) -> int:
+        """How many filters are set (shown next to the filter form)."""
+        return sum(
+            value is not None
+            for value in (
+                self.date_from,
+                self.date_to,
+                self.kind,
+                self.city,
+                self.craft,
+                self.verdict,
+            )
+        )
+
+    @property
+    def narrows_places(self) -> bool:
+        return self.kind is not None or self.city is not None
+
+    def on_days(self, day_column) -> list[ColumnElement[bool]]:
+        conditions = []
+        if self.date_from:
+            conditions.append(day_column >= self.date_from)
+        if self.date_to:
+            conditions.append(day_column <= self.date_to)
+        return conditions
+
+
+# -- the stalls in scope and their current result ---------------------------------------------
+
+
+def _joins_places(scope: Scope, filters: Filters) -> bool:
+    return scope.region_id is not None or scope.province_id is not None or filters.narrows_places
+
+
+def _stalls_in_scope(
+    query: Select, scope: Scope, filters: Filters, *, with_places: bool = False
+) -> Select:
+    """Add the joins and conditions that keep only the stalls in scope that match the filters.
+
+    ``query`` must already select from Stall. Joins are added only where a condition needs
+    them (the national page with no filter reads the stall table alone), or always with
+    ``with_places``, which joins Venue and Province for the caller's own use.
+    """
+    if with_places or _joins_places(scope, filters):
+        query = query.join(Venue, Venue.id == Stall.venue_id)
+        if with_places or scope.region_id is not None:
+            query = query.join(Province, Province.id == Venue.province_id)
+        if scope.region_id is not None:
+            query = query.where(Province.region_id == scope.region_id)
+        if scope.province_id is not None:
+            query = query.where(Venue.province_id == scope.province_id)
+        if filters.kind:
+            query = query.where(Venue.kind == filters.kind)
+        if filters.city:
+            query = query.where(Venue.city == filters.city)
+    if scope.venue_id is not None:
+        query = query.where(Stall.venue_id == scope.venue_id)
+    if filters.craft:
+        query = query.join(Artisan, Artisan.id == Stall.artisan_id).where(
+            Artisan.craft == filters.craft
+        )
+    return query
+
+
+def _latest_in_range(filters: Filters):
+    """The id of the stall's latest inspection submitted within the date range.
+
+    A correlated subquery, run once per stall in scope: each is a short walk down the
+    (stall, status, day) index, far cheaper than ranking every inspection in the range.
+    """
+    latest = aliased(Inspection)
+    return (
+        select(latest.id)
+        .where(
+            latest.stall_id == Stall.id,
+            latest.status == SUBMITTED,
+            *filters.on_days(latest.submitted_day),
+        )
+        .order_by(latest.submitted_day.desc(), latest.submitted_at.desc(), latest.id.desc())
+        .limit(1)
+        .correlate(Stall)
+        .scalar_subquery()
+    )
+
+
+@dataclass(frozen=True)
+class Current:
+    """The columns that hold a stall's current result, wherever they are read from."""
+
+    inspection_id: ColumnElement
+    version_id: ColumnElement
+    verdict: ColumnElement
+    score: ColumnElement
+    critical: ColumnElement
+    day: ColumnElement
+
+
+# The latest inspection's outcome, copied on the stall row by .tallies.
+LATEST = Current(
+    Stall.latest_inspection_id,
+    Stall.current_version_id,
+    Stall.current_verdict,
+    Stall.current_score,
+    Stall.current_critical,
+    Stall.current_day,
+)
+# With a date range: the inspection joined by :func:`current_stalls`.
+IN_RANGE = Current(
+    Inspection.id,
+    Inspection.checklist_version_id,
+    Inspection.verdict,
+    Inspection.score,
+    Inspection.critical_failures,
+    Inspection.submitted_day,
+)
+
+
+def current_of(filters: Filters) -> Current:
+    return IN_RANGE if filters.dated else LATEST
+
+
+def current_stalls(scope: Scope, filters: Filters, *columns, with_places: bool = False) -> Select:
+    """Stalls in scope with their current result (the columns of :func:`current_of`).
+
+    Selects ``columns`` (Stall, Venue, Province and current-result columns; Venue and Province
+    are joined when ``with_places``); the verdict filter applies to the current result.
+    Callers add grouping, ordering and limits.
+    """
+    query = select(*columns).select_from(Stall)
+    query = _stalls_in_scope(query, scope, filters, with_places=with_places)
+    current = current_of(filters)
+    if filters.dated:
+        query = query.outerjoin(Inspection, Inspection.id == _latest_in_range(filters))
+    if filters.verdict == NOT_INSPECTED:
+        query = query.where(current.inspection_id.is_(None))
+    elif filters.verdict:
+        query = query.where(current.verdict == filters.verdict)
+    return query
+
+
+def _count_if(condition) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+# -- places --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Place:
+    """A venue with its province and region, for names, drill-down links and roll-ups."""
+
+    venue_id: int
+    venue: Venue
+    province: Province
+    region: Region
+
+
+def places(scope: Scope) -> dict[int, Place]:
+    """Every venue in scope (filters aside), with its province and region, in one query."""
+    query = (
+        select(Venue, Province, Region)
+        .join(Province, Province.id == Venue.province_id)
+        .join(Region, Region.id == Province.region_id)
+        .order_by(Region.code, Province.code, Venue.id)
+    )
+    if scope.region_id is not None:
+        query = query.where(Province.region_id == scope.region_id)
+    if scope.province_id is not None:
+        query = query.where(Venue.province_id == scope.province_id)
+    if scope.venue_id is not None:
+        query = query.where(Venue.id == scope.venue_id)
+    return {
+        venue.id: Place(venue.id, venue, province, region)
+        for venue, province, region in db.session.execute(query)
+    }
+
+
+def cities(found: dict[int, Place]) -> list[str]:
+    return sorted({place.venue.city for place in found.values()})
+
+
+# -- stall counts and compliance ------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """Stall-level figures of one group (a venue, a province, a region or the whole scope)."""
+
+    stalls: int = 0
+    inspected: int = 0
+    compliant: int = 0
+    follow_up: int = 0
+    non_compliant: int = 0
+    score_sum: float = 0.0
+    open_actions: int = 0
+    overdue_actions: int = 0
+
+    def add(self, other: Tally) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def not_inspected(self) -> int:
+        return self.stalls - self.inspected
+
+    @property
+    def inspected_share(self) -> float | None:
+        return self.inspected / self.stalls if self.stalls else None
+
+    @property
+    def compliance_rate(self) -> float | None:
+        """Compliant stalls out of inspected stalls (never-inspected stalls are left out)."""
+        return self.compliant / self.inspected if self.inspected else None
+
+    @property
+    def average_score(self) -> float | None:
+        """Average score of the current results."""
+        return self.score_sum / self.inspected if self.inspected else None
+
+
+@dataclass
+class StallCounts:
+    by_venue: dict[int, Tally]
+    inspected_by_version: dict[int, int]
+    inspected_by_venue_version: dict[tuple[int, int], int]
+    total: Tally = field(default_factory=Tally)
+
+
+def stall_counts(scope: Scope, filters: Filters) -> StallCounts:
+    """Stalls, inspected stalls and current verdicts per venue (one query)."""
+    current = current_of(filters)
+    verdict = current.verdict
+    venue_key = Stall.venue_id.label("venue_id")
+    query = current_stalls(
+        scope,
+        filters,
+        venue_key,
+        current.version_id.label("version_id"),
+        func.count().label("stalls"),
+        func.count(current.inspection_id).label("inspected"),
+        _count_if(verdict == scoring.COMPLIANT).label("compliant"),
+        _count_if(verdict == scoring.FOLLOW_UP).label("follow_up"),
+        _count_if(verdict == scoring.NON_COMPLIANT).label("non_compliant"),
+        func.coalesce(func.sum(current.score), 0).label("score_sum"),
+    ).group_by(Stall.venue_id, current.version_id)
+    result = StallCounts(
+        by_venue={}, inspected_by_version=defaultdict(int), inspected_by_venue_version={}
+    )
+    for row in db.session.execute(query):
+        tally = result.by_venue.setdefault(row.venue_id, Tally())
+        tally.add(
+            Tally(
+                row.stalls,
+                row.inspected,
+                row.compliant,
+                row.follow_up,
+                row.non_compliant,
+                float(row.score_sum or 0),
+            )
+        )
+        if row.version_id is not None:
+            result.inspected_by_version[row.version_id] += row.inspected
+            result.inspected_by_venue_version[(row.venue_id, row.version_id)] = row.inspected
+    for tally in result.by_venue.values():
+        result.total.add(tally)
+    return result
+
+
+def add_action_counts(counts: StallCounts, actions: dict[int, tuple[int, int]]) -> None:
+    """Put the open and overdue corrective actions per venue into the venue tallies."""
+    for venue_id, (opened, overdue) in actions.items():
+        tally = counts.by_venue.setdefault(venue_id, Tally())
+        tally.open_actions += opened
+        tally.overdue_actions += overdue
+        counts.total.open_actions += opened
+        counts.total.overdue_actions += overdue
+
+
+def roll_up(by_venue: dict[int, Tally], found: dict[int, Place], level: str) -> dict[int, Tally]:
+    """Venue tallies summed per province or region (``level``: "province" or "region")."""
+    groups: dict[int, Tally] = {}
+    for venue_id, tally in by_venue.items():
+        place = found.get(venue_id)
+        if place is None:
+            continue
+        key = place.province.id if level == "province" else place.region.id
+        groups.setdefault(key, Tally()).add(tally)
+    return groups
+
+
+# -- corrective actions ----------------------------------------------------------------------
+
+
+def _scoped(stall_id, scope: Scope, filters: Filters) -> list[ColumnElement[bool]]:
+    """``stall_id IN (the stalls in scope)``, or nothing for the whole country unfiltered.
+
+    A subquery rather than joins: the database then walks the stalls in scope and their rows
+    by index, instead of guessing that, say, a date range is the more selective way in.
+    """
+    if scope.national and not filters.narrows_places and not filters.craft:
+        return []
+    return [stall_id.in_(_stalls_in_scope(select(Stall.id), scope, filters))]
+
+
+def _actions_in_scope(query: Select, scope: Scope, filters: Filters) -> Select:
+    """Limit a query on CorrectiveAction (joined to its Stall) to the scope and filters.
+
+    With dates, the actions opened by an inspection submitted within them.
+    """
+    query = query.join(Stall, Stall.id == CorrectiveAction.stall_id).where(
+        *_scoped(CorrectiveAction.stall_id, scope, filters)
+    )
+    if filters.dated:
+        opened_on = (
+            select(Inspection.submitted_day)
+            .where(Inspection.id == CorrectiveAction.opened_by_id)
+            .correlate(CorrectiveAction)
+            .scalar_subquery()
+        )
+        query = query.where(*filters.on_days(opened_on))
+    if filters.verdict:
+        current = current_stalls(scope, filters, Stall.id)
+        query = query.where(CorrectiveAction.stall_id.in_(current))
+    return query
+
+
+def action_counts(scope: Scope, filters: Filters, on: date) -> dict[int, tuple[int, int]]:
+    """Open and overdue corrective actions per venue: ``{venue_id: (open, overdue)}``."""
+    venue_key = Stall.venue_id.label("venue_id")
+    query = (
+        select(
+            venue_key,
+            func.count().label("open"),
+            _count_if(CorrectiveAction.due_date < on).label("overdue"),
+        )
+        .select_from(CorrectiveAction)
+        .where(CorrectiveAction.status == OPEN)
+    )
+    query = _actions_in_scope(query, scope, filters).group_by(venue_key)
+    return {row.venue_id: (row.open, row.overdue) for row in db.session.execute(query)}
+
+
+def actions_query(scope: Scope, filters: Filters, on: date, state: str) -> Select:
+    """Corrective actions in scope, overdue first then by due date (``state``: see below).
+
+    ``state`` is "overdue", "open" (overdue ones included) or "closed".
+    """
+    query = select(CorrectiveAction, Stall, Venue, Artisan).select_from(CorrectiveAction)
+    query = _actions_in_scope(query, scope, filters)
+    query = query.join(Venue, Venue.id == Stall.venue_id).outerjoin(
+        Artisan, Artisan.id == Stall.artisan_id
+    )
+    if state == "closed":
+        return query.where(CorrectiveAction.status != OPEN).order_by(
+            CorrectiveAction.closed_at.desc(), CorrectiveAction.id.desc()
+        )
+    query = query.where(CorrectiveAction.status == OPEN)
+    if state == "overdue":
+        query = query.where(CorrectiveAction.due_date < on)
+    return query.order_by(CorrectiveAction.due_date, CorrectiveAction.id)
+
+
+# -- answers: rules and items ------------------------------------------------------------------
+
+
+def checklists() -> dict[int, Checklist]:
+    """Every checklist version, parsed (versions are few and immutable; parsing is cached)."""
+    versions = db.session.scalars(select(ChecklistVersion).order_by(ChecklistVersion.id))
+    return {version.id: checklist_store.definition(version) for version in versions}
+
+
+def answer_counts(
+    scope: Scope, filters: Filters, *, by_region: bool = False
+) -> list[tuple[str, str, int]]:
+    """``(item_key, result, count)`` of the current results' fail and N/A answers.
+
+    With ``by_region`` each row starts with the region id. Passes are not counted: every item
+    of a submitted inspection is answered, so an item's passes are the inspections that have
+    it less its fails and N/As.
+    """
+    if filters.dated:
+        current = current_stalls(
+            scope,
+            filters,
+            *_region_column(by_region),
+            Inspection.id.label("inspection_id"),
+            with_places=by_region,
+        )
+        current = current.where(Inspection.id.is_not(None)).subquery("current")
+        item, result = Answer.item_key, Answer.result
+        query = select(current).join(
+            Answer,
+            and_(
+                Answer.inspection_id == current.c.inspection_id,
+                Answer.result != literal_column("'pass'"),
+            ),
+        )
+    else:  # the tallies hold the current results' fails and N/As
+        item, result = CurrentFailure.item_key, CurrentFailure.result
+        query = select(CurrentFailure).select_from(CurrentFailure)
+        if (
+            by_region
+            or not scope.national
+            or filters.narrows_places
+            or filters.craft
+            or filters.verdict
+        ):
+            query = current_stalls(scope, filters, with_places=by_region).join(
+                CurrentFailure, CurrentFailure.stall_id == Stall.id
+            )
+        current = None
+    keys = [item, result]
+    if by_region:
+        keys.insert(0, current.c.region_id if current is not None else Province.region_id)
+    query = query.with_only_columns(*keys, func.count().label("n")).group_by(*keys)
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def _region_column(by_region: bool) -> list:
+    return [Province.region_id.label("region_id")] if by_region else []
+
+
+@dataclass
+class Rate:
+    """Passed answers out of pass and fail answers (N/A left out) for a rule or an item."""
+
+    key: str
+    label_source: Section | Item
+    passed: int = 0
+    failed: int = 0
+    not_applicable: int = 0
+
+    @property
+    def applicable(self) -> int:
+        return self.passed + self.failed
+
+    @property
+    def rate(self) -> float | None:
+        return self.passed / self.applicable if self.applicable else None
+
+    def label(self, locale: object) -> str:
+        return self.label_source.label(locale)
+
+
+def rule_and_item_rates(
+    versions: dict[int, Checklist],
+    inspected_by_version: dict[int, int],
+    counts: Iterable[tuple[str, str, int]],
+) -> tuple[list[Rate], list[Rate]]:
+    """Pass rate per rule (checklist section) and per item over the current results.
+
+    An item is answered in every current inspection whose checklist version has it, so its
+    passes are those inspections less its fails and N/As. Rules, items and their wording come
+    from the newest version that has them, in checklist order. Pure arithmetic over the few
+    aggregated rows from :func:`answer_counts` and :func:`stall_counts`.
+    """
+    fails: dict[str, int] = defaultdict(int)
+    nas: dict[str, int] = defaultdict(int)
+    for item_key, result, n in counts:
+        if result == scoring.FAIL:
+            fails[item_key] += n
+        elif result == scoring.NA:
+            nas[item_key] += n
+    rules: dict[str, Rate] = {}
+    items: dict[str, Rate] = {}
+    section_of: dict[str, str] = {}
+    for version_id in sorted(versions, reverse=True):  # newest first
+        for section in versions[version_id].sections:
+            rules.setdefault(section.key, Rate(section.key, section))
+            for item in section.items:
+                items.setdefault(item.key, Rate(item.key, item))
+                section_of.setdefault(item.key, section.key)
+    answered: dict[str, int] = defaultdict(int)
+    for version_id, inspected in inspected_by_version.items():
+        if version_id in versions:
+            for item in versions[version_id].items():
+                answered[item.key] += inspected
+    for key, rate in items.items():
+        rate.failed = fails[key]
+        rate.not_applicable = nas[key]
+        rate.passed = max(0, answered[key] - rate.failed - rate.not_applicable)
+        rule = rules[section_of[key]]
+        rule.passed += rate.passed
+        rule.failed += rate.failed
+        rule.not_applicable += rate.not_applicable
+    return list(rules.values()), list(items.values())
+
+
+def failing_most(items: list[Rate], limit: int = 10) -> list[Rate]:
+    """Items with the most failures among the current results, worst first."""
+    failing = [rate for rate in items if rate.failed]
+    failing.sort(key=lambda rate: (-rate.failed, rate.rate if rate.rate is not None else 1))
+    return failing[:limit]
+
+
+# -- all inspections: per day -------------------------------------------------------------
+
+
+@dataclass
+class Day:
+    day: date
+    inspections: int = 0
+    compliant: int = 0
+    score_sum: float = 0.0
+
+
+@dataclass
+class Inspections:
+    """Every submitted inspection in scope (not only current results), per day."""
+
+    days: dict[date, Day]
+
+    @property
+    def count(self) -> int:
+        return sum(day.inspections for day in self.days.values())
+
+    @property
+    def average_score(self) -> float | None:
+        count = self.count
+        return sum(day.score_sum for day in self.days.values()) / count if count else None
+
+    @property
+    def compliant_share(self) -> float | None:
+        count = self.count
+        return sum(day.compliant for day in self.days.values()) / count if count else None
+
+
+def inspections_query(
+    scope: Scope, filters: Filters, *columns, with_places: bool = False
+) -> Select:
+    """Submitted inspections of stalls in scope; the verdict filter is the inspection's own.
+
+    Stall, Venue and Province are joined when ``with_places`` (else only where needed).
+    """
+    query = (
+        select(*columns)
+        .select_from(Inspection)
+        .where(
+            Inspection.status == SUBMITTED,
+            *filters.on_days(Inspection.submitted_day),
+            *_scoped(Inspection.stall_id, scope, filters),
+        )
+    )
+    if with_places:
+        query = (
+            query.join(Stall, Stall.id == Inspection.stall_id)
+            .join(Venue, Venue.id == Stall.venue_id)
+            .join(Province, Province.id == Venue.province_id)
+        )
+    if filters.verdict == NOT_INSPECTED:
+        query = query.where(literal(False))
+    elif filters.verdict:
+        query = query.where(Inspection.verdict == filters.verdict)
+    return query
+
+
+def inspections_per_day(scope: Scope, filters: Filters) -> Inspections:
+    """Submitted inspections per day, from the daily tallies (or, by craft, the inspections)."""
+    if filters.craft:
+        day = Inspection.submitted_day
+        query = inspections_query(
+            scope,
+            filters,
+            day.label("day"),
+            func.count().label("inspections"),
+            _count_if(Inspection.verdict == scoring.COMPLIANT).label("compliant"),
+            func.coalesce(func.sum(Inspection.score), 0).label("score_sum"),
+        ).group_by(day)
+    else:
+        tally = DailyTally
+        query = select(
+            tally.day.label("day"),
+            func.coalesce(func.sum(tally.inspections), 0).label("inspections"),
+            func.coalesce(
+                func.sum(case((tally.verdict == scoring.COMPLIANT, tally.inspections), else_=0)), 0
+            ).label("compliant"),
+            func.coalesce(func.sum(tally.score_sum), 0).label("score_sum"),
+        ).where(*filters.on_days(tally.day))
+        if _joins_places(scope, filters) or scope.venue_id is not None:
+            query = query.join(Venue, Venue.id == tally.venue_id)
+            if scope.region_id is not None:
+                query = query.join(Province, Province.id == Venue.province_id).where(
+                    Province.region_id == scope.region_id
+                )
+            if scope.province_id is not None:
+                query = query.where(Venue.province_id == scope.province_id)
+            if scope.venue_id is not None:
+                query = query.where(Venue.id == scope.venue_id)
+            if filters.kind:
+                query = query.where(Venue.kind == filters.kind)
+            if filters.city:
+                query = query.where(Venue.city == filters.city)
+        if filters.verdict == NOT_INSPECTED:
+            query = query.where(literal(False))
+        elif filters.verdict:
+            query = query.where(tally.verdict == filters.verdict)
+        query = query.group_by(tally.day)
+    return Inspections(
+        {
+            row.day: Day(
+                row.day, int(row.inspections), int(row.compliant), float(row.score_sum or 0)
+            )
+            for row in db.session.execute(query)
+            if row.day is not None and row.inspections
+        }
+    )
+
+
+def trend_days(inspections: Inspections, filters: Filters) -> list[Day]:
+    """The days to draw: the filter's range, else the tournament widened to the data.
+
+    At most MAX_TREND_DAYS (the latest ones); days without inspections count zero.
+    """
+    known = sorted(inspections.days)
+    first = filters.date_from or min([TOURNAMENT[0], *known[:1]])
+    last = filters.date_to or max([TOURNAMENT[1], *known[-1:]])
+    if last < first:
+        return []
+    first = max(first, last - timedelta(days=MAX_TREND_DAYS - 1))
+    return [
+        inspections.days.get(first + timedelta(days=n), Day(first + timedelta(days=n)))
+        for n in range((last - first).days + 1)
+    ]
+
+
+# -- lists that start with the worst -------------------------------------------------------------
+
+
+def worst_stalls_query(scope: Scope, filters: Filters, state: str = "failing") -> Select:
+    """Stalls with their current result, worst first.
+
+    Rows are ``(Stall, Venue, Artisan, inspection_id, verdict, score, day, critical)``.
+    ``state``: "failing" (non-compliant, then needing follow-up), "never" (never inspected,
+    or not within the date range) or "all" (every stall, worst first, never inspected last).
+    """
+    current = current_of(filters)
+    severity = case(
+        (current.verdict == scoring.NON_COMPLIANT, 0),
+        (current.verdict == scoring.FOLLOW_UP, 1),
+        (current.verdict == scoring.COMPLIANT, 2),
+        else_=3,
+    )
+    query = current_stalls(
+        scope,
+        filters,
+        Stall,
+        Venue,
+        Artisan,
+        current.inspection_id.label("inspection_id"),
+        current.verdict.label("verdict"),
+        current.score.label("score"),
+        current.day.label("day"),
+        current.critical.label("critical"),
+    )
+    if not _joins_places(scope, filters):
+        query = query.join(Venue, Venue.id == Stall.venue_id)
+    if not filters.craft:
+        query = query.outerjoin(Artisan, Artisan.id == Stall.artisan_id)
+    if state == "failing":
+        query = query.where(current.verdict.in_((scoring.NON_COMPLIANT, scoring.FOLLOW_UP)))
+    elif state == "never":
+        query = query.where(current.inspection_id.is_(None))
+    return query.order_by(severity, current.critical.desc(), current.score, Stall.code)
+
+
+def rows(query: Select, limit: int, offset: int = 0) -> list:
+    return list(db.session.execute(query.limit(limit).offset(offset)))
+
+
+# -- one page's worth -------------------------------------------------------------------------
+
+
+@dataclass
+class Dashboard:
+    """Everything the overview of a scope shows, from a fixed number of queries."""
+
+    scope: Scope
+    filters: Filters
+    today: date
+    places: dict[int, Place]
+    counts: StallCounts
+    rules: list[Rate]
+    items: list[Rate]
+    inspections: Inspections
+    trend: list[Day]
+    item_labels: dict[str, Item]
+    regions: list[Region] = field(default_factory=list)
+
+    @property
+    def total(self) -> Tally:
+        return self.counts.total
+
+    def groups(self, level: str) -> list[tuple[object, Tally]]:
+        """Per region, province or venue: ``(row, tally)`` in code/name order.
+
+        Groups with no stall matching the filters still appear (with zeros), so a region or a
+        venue never silently drops out of the table.
+        """
+        if level == "venue":
+            return [
+                (place.venue, self.counts.by_venue.get(venue_id, Tally()))
+                for venue_id, place in self.places.items()
+            ]
+        rolled = roll_up(self.counts.by_venue, self.places, level)
+        seen: dict[int, object] = {}
+        if level == "region":  # every region, even one with no venue yet
+            seen.update((region.id, region) for region in self.regions)
+        for place in self.places.values():
+            row = place.province if level == "province" else place.region
+            seen.setdefault(row.id, row)
+        return [(row, rolled.get(key, Tally())) for key, row in seen.items()]
+
+    def never_inspected_venues(self) -> list[Venue]:
+        return [
+            place.venue
+            for venue_id, place in self.places.items()
+            if self.counts.by_venue.get(venue_id, Tally()).stalls
+            and not self.counts.by_venue[venue_id].inspected
+        ]
+
+
+def dashboard(
+    scope: Scope, filters: Filters, found: dict[int, Place] | None = None, on: date | None = None
+) -> Dashboard:
+    """The figures of one scope in a fixed number of queries (six, seven for the country).
+
+    ``found`` is :func:`places` of the scope, if the caller has it already.
+    """
+    on = on or today()
+    found = places(scope) if found is None else found
+    counts = stall_counts(scope, filters)
+    add_action_counts(counts, action_counts(scope, filters, on))
+    versions = checklists()
+    rules, items = rule_and_item_rates(
+        versions, counts.inspected_by_version, answer_counts(scope, filters)
+    )
+    per_day = inspections_per_day(scope, filters)
+    regions = (
+        list(db.session.scalars(select(Region).order_by(Region.code))) if scope.national else []
+    )
+    return Dashboard(
+        scope,
+        filters,
+        on,
+        found,
+        counts,
+        rules,
+        items,
+        per_day,
+        trend_days(per_day, filters),
+        item_labels(versions),
+        regions,
+    )
+
+
+def item_labels(versions: dict[int, Checklist]) -> dict[str, Item]:
+    """Checklist items by key, the newest version's wording first (to name corrective actions)."""
+    found: dict[str, Item] = {}
+    for version_id in sorted(versions, reverse=True):
+        for item in versions[version_id].items():
+            found.setdefault(item.key, item)
+    return found
+
+
+def open_data(filters: Filters, region_id: int | None) -> list[dict]:
+    """Per-region and per-rule aggregates with no personal data, for the open-data CSV.
+
+    One row per region (rule empty) then one per region and rule; for the whole country
+    (``region_id`` None) the same again for "MA". Counts and rates only: no stall, artisan or
+    inspector appears. Four queries, whatever the number of regions.
+    """
+    scope = Scope(region_id=region_id)
+    versions = checklists()
+    found = places(scope)
+    counts = stall_counts(scope, filters)
+    by_region = roll_up(counts.by_venue, found, "region")
+    answers: dict[int, list[tuple]] = defaultdict(list)
+    for region, *rest in answer_counts(scope, filters, by_region=True):
+        answers[region].append(tuple(rest))
+    # Inspections per version for each region: roll the venue rows up again, by version.
+    regions = {place.region.id: place.region for place in found.values()}
+    versions_by_region: dict[int, dict[int, int]] = {key: defaultdict(int) for key in regions}
+    for (venue_id, version_id), inspected in counts.inspected_by_venue_version.items():
+        place = found.get(venue_id)
+        if place is not None:
+            versions_by_region[place.region.id][version_id] += inspected
+    out: list[dict] = []
+    groups = [
+        (
+            region.code,
+            region.name_fr,
+            region.name_ar,
+            by_region.get(key, Tally()),
+            versions_by_region[key],
+            answers[key],
+        )
+        for key, region in sorted(regions.items(), key=lambda kv: kv[1].code)
+    ]
+    if region_id is None:
+        every = [row for key in answers for row in answers[key]]
+        groups.append(("MA", "Maroc", "المغرب", counts.total, counts.inspected_by_version, every))
+    for code, name_fr, name_ar, total, inspected_by_version, counted in groups:
+        rules, _items = rule_and_item_rates(versions, inspected_by_version, counted)
+        base = {"scope": code, "name_fr": name_fr, "name_ar": name_ar}
+        out.append(
+            {
+                **base,
+                "rule": "",
+                "stalls": total.stalls,
+                "inspected": total.inspected,
+                "compliant": total.compliant,
+                "compliance_rate": total.compliance_rate,
+                "average_score": total.average_score,
+                "passed": None,
+                "failed": None,
+                "pass_rate": None,
+            }
+        )
+        for rate in rules:
+            out.append(
+                {
+                    **base,
+                    "rule": rate.key,
+                    "stalls": None,
+                    "inspected": None,
+                    "compliant": None,
+                    "compliance_rate": None,
+                    "average_score": None,
+                    "passed": rate.passed,
+                    "failed": rate.failed,
+                    "pass_rate": rate.rate,
+                }
+            )
+    return out
