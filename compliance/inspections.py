@@ -3,6 +3,27 @@
 No Flask request here: views parse the request and call these functions. Every function is
 safe to repeat with the same input (a phone on a bad network retries), and a retry never
 stores anything twice.
+
+Offline submissions (:func:`receive`, :func:`receive_photo`). A phone that ran an inspection
+without network sends it later in two steps: first the answers, with the list of photos it
+holds for them ("declared photos", item key and SHA-256 of each shrunk JPEG), then each photo
+on its own. So that a slow or failing photo never holds back the answers:
+
+- the answers are accepted, scored and counted at once when they are complete, counting a
+  declared photo as present for the "photo required" rule. The inspection is submitted, with
+  ``photos_pending`` set to the number of declared photos the server does not hold yet;
+- a photo is accepted only if it was declared, and only if its bytes hash to the SHA-256 it
+  was declared with; each arrival lowers ``photos_pending``, and 0 means complete;
+- arriving photos never score the inspection again, open or close corrective actions, or
+  move the stall's latest result: the stall's compliance and the region's figures count the
+  inspection once, when its answers were accepted, never again when its evidence completes;
+- ``submitted_at`` is when the inspector pressed Submit on the phone (bounded to the last
+  7 days and never in the future), ``received_at`` when the server accepted it. A visit
+  that arrives after a later visit of the same stall is recorded and scored, but the later
+  visit stays the stall's current result and keeps its corrective actions.
+
+The inspection's UUID is made on the phone, so the same submission sent twice (a retry, a
+replayed queue, two tabs) is one inspection; the same UUID with other content is refused.
 """
 
 from __future__ import annotations
@@ -10,10 +31,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import checklist_store, scoring
@@ -39,6 +60,10 @@ from .storage import Storage, photo_key
 MOROCCO = ZoneInfo("Africa/Casablanca")
 RESULTS = (scoring.PASS, scoring.FAIL, scoring.NA)
 MAX_COMMENT = 2000
+# How far back a phone's "submitted at" time is believed; older means a wrong clock.
+MAX_OFFLINE_AGE = timedelta(days=7)
+MAX_DECLARED_PHOTOS = 60
+_SHA256_CHARS = frozenset("0123456789abcdef")
 
 
 class InspectionError(Exception):
@@ -112,7 +137,20 @@ def save_answer(
 ) -> Answer | None:
     """Record one answer (and its comment) on a draft. ``result`` None keeps the current one."""
     _require_draft(inspection)
-    checklist = checklist_of(inspection)
+    answer = _set_answer(inspection, checklist_of(inspection), item_key, result, comment)
+    inspection.updated_at = utcnow()
+    db.session.commit()
+    return answer
+
+
+def _set_answer(
+    inspection: Inspection,
+    checklist: Checklist,
+    item_key: str,
+    result: str | None,
+    comment: str | None,
+) -> Answer | None:
+    """Validate and set one answer in the session, without committing."""
     try:
         item = checklist.item(item_key)
     except KeyError:
@@ -137,8 +175,6 @@ def save_answer(
             answer.result = result
         if comment is not None:
             answer.comment = comment
-    inspection.updated_at = utcnow()
-    db.session.commit()
     return answer
 
 
@@ -239,29 +275,54 @@ def submit(
     if answers:
         for key, (result, comment) in answers.items():
             save_answer(inspection, key, result, comment)
+    return _submit_draft(
+        inspection, answers=answers, declared=[], actor=actor, now=now or utcnow(), done_at=None
+    )
+
+
+def _submit_draft(
+    inspection: Inspection,
+    *,
+    answers: dict[str, tuple[str, str]] | None,
+    declared: list[tuple[str, str]],
+    actor: User | None,
+    now: datetime,
+    done_at: datetime | None,
+) -> Submitted:
+    """Score a draft whose answers are in the session and move it to submitted, once."""
     checklist = checklist_of(inspection)
     given = answers_of(inspection)
-    missing = scoring.missing(checklist, given, photo_counts(inspection))
+    stored = {(p.item_key, p.sha256) for p in inspection.photos}
+    pending = [pair for pair in declared if pair not in stored]
+    counts = photo_counts(inspection)
+    for item_key, _sha in pending:  # declared photos count as present: they are on their way
+        counts[item_key] = counts.get(item_key, 0) + 1
+    missing = scoring.missing(checklist, given, counts)
     if missing:
+        db.session.commit()  # keep the answers on the draft: nothing typed is lost
         raise Incomplete(missing)
     outcome = scoring.score(checklist, given)
     if outcome.verdict is None:
+        db.session.commit()
         raise InspectionError(
             N_("Every item is N/A: nothing was checked. Answer at least one item Pass or Fail.")
         )
-    now = now or utcnow()
+    submitted_at = done_at or now
     # Only one request may move the draft to submitted, however many arrive at once.
     moved = db.session.execute(
         update(Inspection)
         .where(Inspection.id == inspection.id, Inspection.status == DRAFT)
         .values(
             status=SUBMITTED,
-            submitted_at=now,
-            submitted_day=now.replace(tzinfo=ZoneInfo("UTC")).astimezone(MOROCCO).date(),
+            submitted_at=submitted_at,
+            submitted_day=_local_day(submitted_at),
+            received_at=now,
             score=outcome.score,
             verdict=outcome.verdict,
             critical_failures=len(outcome.critical_failures),
             fingerprint=_current_fingerprint(inspection),
+            declared_photos=[list(pair) for pair in declared] or None,
+            photos_pending=len(pending),
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
@@ -270,18 +331,28 @@ def submit(
         db.session.rollback()
         db.session.refresh(inspection)
         return _resubmitted(inspection, answers)
-    _follow_up(inspection, checklist, outcome, now)
+    db.session.refresh(inspection)
+    _follow_up(inspection, checklist, outcome, submitted_at)
     audit(
         f"user:{actor.id}" if actor else "system",
         "inspection.submit",
         "inspection",
         inspection.id,
         actor_id=actor.id if actor else None,
-        after={"score": outcome.score, "verdict": outcome.verdict, "answers": given},
+        after={
+            "score": outcome.score,
+            "verdict": outcome.verdict,
+            "answers": given,
+            **({"photos_pending": len(pending)} if pending else {}),
+        },
     )
     db.session.commit()
     db.session.refresh(inspection)
     return Submitted(inspection, created=True)
+
+
+def _local_day(moment: datetime) -> date:
+    return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(MOROCCO).date()
 
 
 def _resubmitted(inspection: Inspection, answers: dict[str, tuple[str, str]] | None) -> Submitted:
@@ -292,20 +363,247 @@ def _resubmitted(inspection: Inspection, answers: dict[str, tuple[str, str]] | N
             stored.get(k, (None, ""))[0] != r or stored[k][1].strip() != c.strip()
             for k, (r, c) in answers.items()
         ):
-            raise InspectionError(
-                N_(
-                    "This inspection was already submitted with different answers. "
-                    "Start a new inspection to record a new visit."
-                )
-            )
+            raise _different_content()
     return Submitted(inspection, created=False)
+
+
+def _different_content() -> InspectionError:
+    return InspectionError(
+        N_(
+            "This inspection was already submitted with different answers. "
+            "Start a new inspection to record a new visit."
+        )
+    )
+
+
+# --- offline submissions: answers first, then each photo on its own -------------------------
+
+
+@dataclass(frozen=True)
+class PhotoStatus:
+    """What the server holds of an inspection's declared photos."""
+
+    received: list[tuple[str, str]]
+    missing: list[tuple[str, str]]
+
+
+def photo_status(inspection: Inspection) -> PhotoStatus:
+    declared = [(k, h) for k, h in inspection.declared_photos or []]
+    stored = {(p.item_key, p.sha256) for p in inspection.photos}
+    return PhotoStatus(
+        received=[pair for pair in declared if pair in stored],
+        missing=[pair for pair in declared if pair not in stored],
+    )
+
+
+def clamp_phone_time(moment: datetime | None, now: datetime) -> datetime | None:
+    """A time told by a phone, kept only if plausible (not ahead, at most 7 days old)."""
+    if moment is None or moment > now or moment < now - MAX_OFFLINE_AGE:
+        return None
+    return moment
+
+
+def receive(
+    inspection_id: str,
+    stall: Stall,
+    inspector: User,
+    version: ChecklistVersion,
+    answers: dict[str, tuple[str, str]],
+    declared: list[tuple[str, str]],
+    *,
+    done_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Submitted:
+    """Accept an inspection sent by a phone (maybe made offline): the answers, exactly once.
+
+    ``answers`` must hold every item (item -> (result, comment)); ``declared`` lists the photos
+    (item key, SHA-256) that will follow with :func:`receive_photo`. The inspection may
+    already exist as a draft started online on this phone; it is then completed with these
+    answers. Sending the same content again returns the accepted inspection unchanged
+    (``created`` False); the same id with other content, another stall or another inspector
+    is refused. Raises :class:`Incomplete` or :class:`InspectionError`.
+    """
+    now = now or utcnow()
+    checklist = checklist_store.definition(version)
+    declared = _checked_declaration(checklist, declared)
+    for attempt in range(3):
+        try:
+            return _receive(
+                inspection_id,
+                stall,
+                inspector,
+                version,
+                checklist,
+                answers,
+                declared,
+                done_at=clamp_phone_time(done_at, now),
+                now=now,
+            )
+        except IntegrityError:
+            # Two copies of the same submission racing (two tabs, a replayed queue): the
+            # other one won; this one now finds it and answers as a retry.
+            db.session.rollback()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _receive(
+    inspection_id: str,
+    stall: Stall,
+    inspector: User,
+    version: ChecklistVersion,
+    checklist: Checklist,
+    answers: dict[str, tuple[str, str]],
+    declared: list[tuple[str, str]],
+    *,
+    done_at: datetime | None,
+    now: datetime,
+) -> Submitted:
+    inspection = start(inspection_id, stall, inspector, version)
+    inspection = _locked(inspection.id)
+    if inspection.checklist_version_id != version.id:
+        raise InspectionError(
+            N_("This inspection was started with another version of the checklist.")
+        )
+    if inspection.status == SUBMITTED:
+        submitted = _resubmitted(inspection, answers)
+        if fingerprint(answers) != inspection.fingerprint or sorted(declared) != sorted(
+            (k, h) for k, h in inspection.declared_photos or []
+        ):
+            raise _different_content()
+        return submitted
+    for key, (result, comment) in answers.items():
+        _set_answer(inspection, checklist, key, result, comment)
+    inspection.updated_at = now
+    db.session.flush()
+    return _submit_draft(
+        inspection, answers=answers, declared=declared, actor=inspector, now=now, done_at=done_at
+    )
+
+
+def _locked(inspection_id: str) -> Inspection:
+    """The inspection, re-read after taking a write lock that lasts until commit.
+
+    A write that changes nothing is the lock both engines have: PostgreSQL locks the row,
+    SQLite the database. A second copy of the same submission waits here, then reads what the
+    first one committed, so it is answered as a retry.
+    """
+    db.session.execute(
+        update(Inspection)
+        .where(Inspection.id == inspection_id)
+        .values(status=Inspection.status)
+        .execution_options(synchronize_session=False)
+    )
+    return db.session.execute(
+        select(Inspection)
+        .where(Inspection.id == inspection_id)
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _checked_declaration(
+    checklist: Checklist, declared: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    unique: list[tuple[str, str]] = []
+    for item_key, sha256 in declared:
+        try:
+            item = checklist.item(item_key)
+        except KeyError:
+            raise InspectionError(N_("This item is not on the checklist.")) from None
+        if item.photo == "never":
+            raise InspectionError(N_("This item takes no photo."))
+        if len(sha256) != 64 or not set(sha256) <= _SHA256_CHARS:
+            raise InspectionError(N_("A photo's fingerprint is not valid."))
+        if (item_key, sha256) not in unique:
+            unique.append((item_key, sha256))
+    if len(unique) > MAX_DECLARED_PHOTOS:
+        raise InspectionError(N_("Too many photos (%(max)s at most)."), max=MAX_DECLARED_PHOTOS)
+    return unique
+
+
+class NotDeclared(InspectionError):
+    """A photo the submission did not announce: refused, so nothing unasked is stored."""
+
+
+def expects_photo(inspection: Inspection, item_key: str, sha256: str) -> None:
+    """Raise unless this photo was declared with the inspection's answers."""
+    if inspection.status != SUBMITTED:
+        raise NotDeclared(N_("Send the answers of this inspection before its photos."))
+    if [item_key, sha256] not in (inspection.declared_photos or []):
+        raise NotDeclared(N_("This photo was not announced with the inspection's answers."))
+
+
+def receive_photo(
+    inspection: Inspection, item_key: str, processed: ProcessedPhoto, storage: Storage
+) -> tuple[Photo, bool]:
+    """Store a declared photo of a submitted inspection; (photo, created). Safe to repeat."""
+    expects_photo(inspection, item_key, processed.sha256)
+    existing = _photo(inspection.id, item_key, processed.sha256)
+    if existing is not None:
+        return existing, False
+    storage.put(photo_key(processed.sha256, "display"), processed.display)
+    storage.put(photo_key(processed.sha256, "thumb"), processed.thumbnail)
+    try:
+        inspection = _locked(inspection.id)  # one arrival at a time per inspection
+        photo = _photo_row(inspection.id, item_key, processed)
+        db.session.add(photo)
+        db.session.flush()
+        stored = {
+            (k, h)
+            for k, h in db.session.execute(
+                select(Photo.item_key, Photo.sha256).where(Photo.inspection_id == inspection.id)
+            )
+        }
+        pending = sum(1 for k, h in inspection.declared_photos or [] if (k, h) not in stored)
+        was = inspection.photos_pending
+        inspection.photos_pending = pending
+        if was and not pending:
+            audit("system", "inspection.photos_complete", "inspection", inspection.id)
+        db.session.commit()
+    except IntegrityError:  # the same photo arriving twice at once
+        db.session.rollback()
+        existing = _photo(inspection.id, item_key, processed.sha256)
+        if existing is None:
+            raise
+        return existing, False
+    db.session.refresh(inspection)
+    return photo, True
+
+
+def _photo_row(inspection_id: str, item_key: str, processed: ProcessedPhoto) -> Photo:
+    return Photo(
+        inspection_id=inspection_id,
+        item_key=item_key,
+        sha256=processed.sha256,
+        source_format=processed.source_format,
+        size_bytes=processed.size_bytes,
+        width=processed.width,
+        height=processed.height,
+        taken_at=processed.taken_at,
+        gps_lat=processed.gps[0] if processed.gps else None,
+        gps_lon=processed.gps[1] if processed.gps else None,
+    )
 
 
 def _follow_up(
     inspection: Inspection, checklist: Checklist, outcome: scoring.Outcome, now: datetime
 ) -> None:
-    """Open corrective actions for failures, close those now passing, update the stall."""
+    """Open corrective actions for failures, close those now passing, update the stall.
+
+    ``now`` is the inspection's submission time. A visit that reaches the server after a
+    later visit of the same stall (it was made offline) changes none of this: the later
+    visit is the stall's current state.
+    """
     stall_id = inspection.stall_id
+    later = select(Inspection.id).where(
+        Inspection.stall_id == stall_id,
+        Inspection.status == SUBMITTED,
+        Inspection.submitted_at > now,
+        Inspection.id != inspection.id,
+    )
+    if db.session.scalar(select(func.count()).select_from(later.subquery())):
+        return
     open_actions = {
         ca.item_key: ca
         for ca in db.session.scalars(
@@ -333,9 +631,6 @@ def _follow_up(
             action.closed_at = now
             action.closed_by_inspection_id = inspection.id
     # The latest submitted inspection is the stall's current compliance.
-    later = select(Inspection.id).where(
-        Inspection.stall_id == stall_id, Inspection.submitted_at > now
-    )
     db.session.execute(
         update(Stall)
         .where(

@@ -462,3 +462,18 @@ title = { ar = "ق", fr = "s", en = "s" }
   fix_days = 1
   na_allowed = true
 """
+
+
+def test_due_date_counts_from_the_day_in_morocco(app, stall, inspector, checklist_version):
+    """23:30 UTC on 10 January is already 11 January in Morocco (UTC+1)."""
+    from datetime import date, datetime
+
+    inspection = inspections.start(str(uuid.uuid4()), stall, inspector, checklist_version)
+    for item in all_items(checklist_version):
+        inspections.save_answer(inspection, item.key, "fail" if item.key == "greeting" else "pass")
+    storage = storage_from_config(app.config["UPLOAD_DIR"])
+    inspections.attach_photo(inspection, "shop_clean", process(imagefactory.jpeg(64, 64)), storage)
+    inspections.submit(inspection, now=datetime(2026, 1, 10, 23, 30))
+    assert inspection.submitted_day == date(2026, 1, 11)
+    action = db.session.scalar(select(CorrectiveAction))
+    assert action.due_date == date(2026, 1, 12)  # greeting: one day to fix

@@ -57,6 +57,8 @@ def test_inspector_walk(
             page.locator(f"label:has(input[name='r-{item.key}'][value=pass])").click()
     with page.expect_response(re.compile(r"/items/shop_clean/photos$")):
         page.locator("input[name='p-shop_clean']").set_input_files(str(photo))
+    # app.js sends the photo shrunk and swaps the item in once the answer is read: wait for it.
+    page.locator("#item-shop_clean img").wait_for()
     assert page.locator("#item-shop_clean img").count() == 1
     total = len(items)
     assert re.search(rf"\b{total}\b.*\b{total}\b", page.locator("#progress").inner_text())

@@ -16,7 +16,7 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -39,16 +39,21 @@ from ..photos import ACCEPT, PhotoError, process
 from ..search import escape_like, like_pattern
 from ..storage import photo_key, storage_from_config
 from . import bp
+from . import offline as offline_views
 
 SEARCH_LIMIT = 30
 
 
 @bp.before_request
-@login_required
 def _inspectors_only():
     """Photos are shared with coordinators; the walk itself is for inspectors (and admins)."""
+    if request.blueprint == "inspect.api":
+        return None  # the sync API answers in JSON, its own way (inspect/api.py)
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
     if request.endpoint != "inspect.photo" and current_user.role not in (INSPECTOR, ADMIN):
         abort(403)
+    return None
 
 
 def _storage():
@@ -157,6 +162,12 @@ def start(stall_id: int):
     return redirect(url_for("inspect.checklist", inspection_id=inspection.id))
 
 
+@bp.get("/offline")
+def offline():
+    """The app shell the service worker keeps: offline.js draws the views in it."""
+    return render_template("inspect/offline.html", **offline_views.shell_context())
+
+
 def _own_inspection(inspection_id: str) -> Inspection:
     inspection = access.inspection_or_404(current_user, inspection_id)
     if inspection.inspector_id != current_user.id and inspection.status == DRAFT:
@@ -196,10 +207,21 @@ def _checklist_page(inspection: Inspection, *, missing=(), errors=None, status: 
 
 @bp.get("/inspections/<inspection_id>")
 def checklist(inspection_id: str):
+    if db.session.get(Inspection, inspection_id) is None and _is_uuid(inspection_id):
+        # Perhaps started on the phone without network and not sent yet: the shell lets the
+        # phone show it from what it keeps (still a 404 for anything else).
+        return render_template("inspect/offline.html", **offline_views.shell_context()), 404
     inspection = _own_inspection(inspection_id)
     if inspection.status == SUBMITTED:
         return redirect(url_for("inspect.result", inspection_id=inspection.id))
     return _checklist_page(inspection)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
 
 
 def _item_fragment(

@@ -1,0 +1,392 @@
+"""The phone's sync API: what it needs to work offline, and where it sends its queue.
+
+- ``GET  /inspect/api/bundle`` — the current checklist and the stalls of the inspector's region,
+  for the service worker to keep (ETag: a phone that has it already gets a 304).
+- ``PUT  /inspect/api/inspections/<uuid>`` — the answers of an inspection made on the phone,
+  with the photos it will send (item and SHA-256 of each). Idempotent: the UUID is made on the
+  phone, so a retry, a replayed queue or a second tab gives one inspection.
+- ``PUT  /inspect/api/inspections/<uuid>/photos/<item>/<sha256>`` — one declared photo, alone
+  (the body is the shrunk JPEG; its SHA-256 must be the one in the URL).
+- ``GET  /inspect/api/inspections/<uuid>`` — what the server holds: the answers were accepted,
+  which declared photos it has and which it still misses.
+
+Every answer is JSON, errors included (``error`` code and ``message`` in the user's language),
+and the phone keeps an inspection in its queue until the server says it has everything. How
+photos arriving after the answers are counted: see :mod:`compliance.inspections`.
+
+Writes are PUT with a JSON or image body, which no other site can send from a browser without
+a CORS preflight that this app never grants, so these routes need no CSRF token: a phone whose
+cached page holds an old token can still send its queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, jsonify, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+from werkzeug.exceptions import HTTPException
+
+from .. import access, checklist_store, inspections
+from ..extensions import csrf, db
+from ..labels import MISSING
+from ..models import ADMIN, INSPECTOR, OPEN, ChecklistVersion, CorrectiveAction, Inspection, Stall
+from ..photos import PhotoError, process
+from ..site import localized
+from ..storage import storage_from_config
+
+api = Blueprint("api", __name__)
+csrf.exempt(api)
+
+# A national (admin) bundle is capped: a phone cannot usefully carry every stall of Morocco.
+BUNDLE_LIMIT = 3000
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, **extra):
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+
+@api.errorhandler(ApiError)
+def _api_error(error: ApiError):
+    return jsonify(error=error.code, message=error.message, **error.extra), error.status
+
+
+def _http_error(error: HTTPException):
+    messages = {
+        401: _("Log in again to send what is waiting on this phone."),
+        403: _("Your account cannot open this page."),
+        404: _("This page does not exist or is not yours to see."),
+        413: _("This photo is too big. Take the picture again."),
+    }
+    message = messages.get(error.code or 500, error.description or "")
+    return jsonify(error=error.name.lower().replace(" ", "_"), message=message), error.code
+
+
+# By code: the site's own handlers for these codes answer in HTML, and code wins over class.
+for _code in (400, 401, 403, 404, 405, 413):
+    api.register_error_handler(_code, _http_error)
+
+
+@api.before_request
+def _inspectors_only():
+    if not current_user.is_authenticated:
+        abort(401)
+    if current_user.role not in (INSPECTOR, ADMIN):
+        abort(403)
+    origin = request.headers.get("Origin")
+    # Belt and braces: only this site's own pages send here. The host alone is compared: a
+    # proxy that ends HTTPS in front of the app makes the scheme differ.
+    if origin and urlsplit(origin).netloc != request.host:
+        abort(403)
+
+
+def _no_store(response):
+    response.cache_control.no_store = True
+    response.cache_control.private = True
+    return response
+
+
+# --- what the phone keeps for working offline ----------------------------------------------
+
+
+@api.get("/bundle")
+def bundle():
+    """The checklist new inspections use and the stalls of the inspector's region."""
+    version = checklist_store.current(current_app.config["CHECKLIST_KEY"])
+    stalls = db.session.scalars(
+        access.scope_stalls(select(Stall), current_user)
+        .options(
+            joinedload(Stall.artisan),
+            joinedload(Stall.venue),
+            selectinload(Stall.latest_inspection),
+        )
+        .order_by(Stall.code)
+        .limit(BUNDLE_LIMIT)
+    ).all()
+    actions: dict[int, list[dict]] = {}
+    for action in db.session.scalars(
+        select(CorrectiveAction)
+        .where(
+            CorrectiveAction.status == OPEN,
+            CorrectiveAction.stall_id.in_([s.id for s in stalls]),
+        )
+        .order_by(CorrectiveAction.due_date)
+    ):
+        actions.setdefault(action.stall_id, []).append(
+            {
+                "item": action.item_key,
+                "due": action.due_date.isoformat(),
+                "fixed": action.fix_reported_at is not None,
+            }
+        )
+    body = {
+        "user": current_user.id,
+        "locale": str(get_locale()),
+        "checklist": _checklist_json(version) if version else None,
+        "stalls": [_stall_json(stall, actions.get(stall.id, [])) for stall in stalls],
+        "truncated": len(stalls) == BUNDLE_LIMIT,
+    }
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    response = current_app.response_class(data, mimetype="application/json")
+    response.set_etag(hashlib.sha256(data.encode()).hexdigest()[:32])
+    response.cache_control.private = True
+    response.cache_control.no_cache = True  # always revalidated: a 304 costs a few bytes
+    return response.make_conditional(request)
+
+
+def _checklist_json(version: ChecklistVersion) -> dict:
+    return {
+        "id": version.id,
+        "key": version.key,
+        "version": version.version,
+        "definition": version.definition,
+    }
+
+
+def _stall_json(stall: Stall, actions: list[dict]) -> dict:
+    artisan = stall.artisan
+    latest = stall.latest_inspection
+    return {
+        "id": stall.id,
+        "code": stall.code,
+        "location": stall.location,
+        "venue": localized(stall.venue),
+        "artisan": (
+            {
+                "ar": artisan.name_ar,
+                "latin": artisan.name_latin,
+                "nia": artisan.nia,
+                "craft": artisan.craft,
+                "category": artisan.category,
+            }
+            if artisan
+            else None
+        ),
+        "search": artisan.search_text if artisan else "",
+        "latest": (
+            {
+                "verdict": latest.verdict,
+                "score": latest.score,
+                "day": latest.submitted_day.isoformat() if latest.submitted_day else None,
+            }
+            if latest
+            else None
+        ),
+        "actions": actions,
+    }
+
+
+# --- receiving what the phone queued --------------------------------------------------------
+
+
+def _uuid(value: str) -> str:
+    try:
+        parsed = uuid.UUID(value)
+    except ValueError:
+        abort(404)
+    if str(parsed) != value.lower():
+        abort(404)
+    return str(parsed)
+
+
+def _own(inspection_id: str) -> Inspection:
+    """The inspection if it exists, is in the user's region and is theirs; else 404."""
+    inspection = db.session.get(Inspection, _uuid(inspection_id))
+    if (
+        inspection is None
+        or not access.can_see_stall(current_user, inspection.stall)
+        or inspection.inspector_id != current_user.id
+    ):
+        abort(404)
+    return inspection
+
+
+def status_json(inspection: Inspection) -> dict:
+    """What the server holds of an inspection: the phone sends only what is missing."""
+    photos = inspections.photo_status(inspection)
+    submitted = inspection.status == "submitted"
+    return {
+        "id": inspection.id,
+        "status": inspection.status,
+        "answers_received": submitted,
+        "complete": submitted and not photos.missing,
+        "photos": {
+            "received": [{"item": k, "sha256": h} for k, h in photos.received],
+            "missing": [{"item": k, "sha256": h} for k, h in photos.missing],
+        },
+        "verdict": inspection.verdict,
+        "score": inspection.score,
+        "result_url": url_for("inspect.result", inspection_id=inspection.id),
+    }
+
+
+@api.get("/inspections/<inspection_id>")
+def inspection_status(inspection_id: str):
+    return _no_store(jsonify(status_json(_own(inspection_id))))
+
+
+def _bad(message: str) -> ApiError:
+    return ApiError(400, "bad_request", message)
+
+
+def _parse_time(value) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None  # a phone's local time without its offset says nothing certain
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _payload() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise _bad(_("The phone sent something this server cannot read. Update the app."))
+    return data
+
+
+def _answers(data: dict) -> dict[str, tuple[str, str]]:
+    raw = data.get("answers")
+    if not isinstance(raw, dict):
+        raise _bad(_("The phone sent something this server cannot read. Update the app."))
+    answers: dict[str, tuple[str, str]] = {}
+    for key, value in raw.items():
+        if not isinstance(value, dict):
+            raise _bad(_("The phone sent something this server cannot read. Update the app."))
+        result, comment = value.get("result"), value.get("comment") or ""
+        if not isinstance(result, str) or not isinstance(comment, str):
+            raise _bad(_("The phone sent something this server cannot read. Update the app."))
+        answers[str(key)] = (result, comment)
+    return answers
+
+
+def _declared(data: dict) -> list[tuple[str, str]]:
+    raw = data.get("photos") or []
+    if not isinstance(raw, list):
+        raise _bad(_("The phone sent something this server cannot read. Update the app."))
+    declared = []
+    for entry in raw:
+        if not isinstance(entry, dict):
+            raise _bad(_("The phone sent something this server cannot read. Update the app."))
+        item, sha256 = entry.get("item"), entry.get("sha256")
+        if not isinstance(item, str) or not isinstance(sha256, str):
+            raise _bad(_("The phone sent something this server cannot read. Update the app."))
+        declared.append((item, sha256))
+    return declared
+
+
+def _refusal(error: inspections.InspectionError) -> ApiError:
+    message = _(error.message, **error.params)
+    if isinstance(error, inspections.Incomplete):
+        return ApiError(
+            422,
+            "incomplete",
+            message,
+            missing=[
+                {"item": m.item_key, "reason": m.reason, "message": str(MISSING[m.reason])}
+                for m in error.missing
+            ],
+        )
+    if isinstance(error, inspections.NotDeclared):
+        return ApiError(409, "not_declared", message)
+    if error.message in _CONFLICTS:
+        return ApiError(409, "conflict", message)
+    return ApiError(422, "refused", message)
+
+
+_CONFLICTS = {
+    inspections.N_("This inspection number is already used for another visit."),
+    inspections.N_(
+        "This inspection was already submitted with different answers. "
+        "Start a new inspection to record a new visit."
+    ),
+    inspections.N_("This inspection was started with another version of the checklist."),
+}
+
+
+@api.put("/inspections/<inspection_id>")
+def put_inspection(inspection_id: str):
+    """Receive an inspection's answers and the list of its photos; 201 first time, then 200."""
+    inspection_id = _uuid(inspection_id)
+    data = _payload()
+    stall_id = data.get("stall_id")
+    if not isinstance(stall_id, int) or isinstance(stall_id, bool):
+        raise _bad(_("The phone sent something this server cannot read. Update the app."))
+    stall = access.stall_or_404(current_user, stall_id)
+    version_id = data.get("checklist_version_id")
+    version = db.session.get(ChecklistVersion, version_id) if isinstance(version_id, int) else None
+    if version is None or version.key != current_app.config["CHECKLIST_KEY"]:
+        raise ApiError(
+            422, "unknown_checklist", _("This checklist is not known here. Update the app.")
+        )
+    existing = db.session.get(Inspection, inspection_id)
+    if existing is not None and not access.can_see_stall(current_user, existing.stall):
+        abort(404)
+    try:
+        submitted = inspections.receive(
+            inspection_id,
+            stall,
+            current_user,
+            version,
+            _answers(data),
+            _declared(data),
+            done_at=_parse_time(data.get("submitted_at")),
+        )
+    except inspections.InspectionError as error:
+        db.session.rollback()
+        raise _refusal(error) from None
+    response = jsonify(status_json(submitted.inspection))
+    response.status_code = 201 if submitted.created else 200
+    return _no_store(response)
+
+
+@api.put("/inspections/<inspection_id>/photos/<item_key>/<sha256>")
+def put_photo(inspection_id: str, item_key: str, sha256: str):
+    """Receive one declared photo; its bytes must hash to ``sha256``. Safe to repeat."""
+    inspection = _own(inspection_id)
+    sha256 = sha256.lower()
+    try:
+        inspections.expects_photo(inspection, item_key, sha256)
+    except inspections.InspectionError as error:
+        raise _refusal(error) from None
+    if any(p.item_key == item_key and p.sha256 == sha256 for p in inspection.photos):
+        return _no_store(jsonify(status_json(inspection)))  # already here: nothing to read
+    config = current_app.config
+    limit = config["MAX_PHOTO_MB"] * 1024 * 1024
+    if request.content_length is not None and request.content_length > limit:
+        abort(413)
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        abort(413)
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ApiError(
+            422,
+            "hash_mismatch",
+            _("The photo arrived damaged (its fingerprint does not match). It will be sent again."),
+        )
+    try:
+        processed = process(data, max_bytes=limit, max_pixels=config["MAX_PHOTO_PIXELS"])
+    except PhotoError as error:
+        raise ApiError(422, f"photo_{error.code}", _(error.message, **error.params)) from None
+    storage = storage_from_config(config["UPLOAD_DIR"])
+    try:
+        _photo, created = inspections.receive_photo(inspection, item_key, processed, storage)
+    except inspections.InspectionError as error:
+        db.session.rollback()
+        raise _refusal(error) from None
+    response = jsonify(status_json(_own(inspection_id)))
+    response.status_code = 201 if created else 200
+    return _no_store(response)
