@@ -19,6 +19,7 @@ KEYWORDS = {
     "lazy_gettext": None,
     "_l": None,
     "N_": None,
+    "plural_forms": (1, 2),  # compliance/inspect/offline.py: plurals for the phone script
 }
 
 
