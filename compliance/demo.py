@@ -324,14 +324,20 @@ def seed_demo(stalls: int = 300) -> str:
 
 
 def _demo_artisan_access() -> str:
-    """The private slip of the first Rabat fan-zone artisan, so the demo can be tried as them."""
-    stall = db.session.scalar(select(Stall).where(Stall.code == "RBT-001"))
-    if stall is None or stall.artisan is None:
+    """The private slip of a Rabat fan-zone artisan with a failed item to contest or fix."""
+    stall = db.session.scalar(
+        select(Stall)
+        .join(Answer, Answer.inspection_id == Stall.latest_inspection_id)
+        .where(Stall.code.like("RBT-%"), Stall.artisan_id.is_not(None), Answer.result == "fail")
+        .order_by(Stall.code)
+        .limit(1)
+    )
+    if stall is None:
         return ""
     slip = credentials.ensure_slip(stall.artisan, current_app.config["SECRET_KEY"])
     db.session.commit()
     return (
-        f"Demo artisan (stall RBT-001, {stall.artisan.name_latin}): private link "
+        f"Demo artisan (stall {stall.code}, {stall.artisan.name_latin}): private link "
         f"/a/p/{slip.private_code} or, at /a/login, card {stall.artisan.nia} with PIN {slip.pin}."
     )
 
