@@ -629,7 +629,15 @@
     count().then(function (waiting) {
       if (waiting) sync();
     });
-    window.addEventListener("online", sync);
+    // The network may come back while an attempt made without it is still failing: send again
+    // once that attempt ends, rather than after its backoff.
+    window.addEventListener("online", function () {
+      (sending || Promise.resolve()).then(function () {
+        clearTimeout(timer);
+        backoff = 15000;
+        sync();
+      });
+    });
     doc.addEventListener("visibilitychange", function () {
       if (doc.visibilityState === "visible") sync();
     });
