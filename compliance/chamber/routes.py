@@ -330,8 +330,11 @@ def venue(venue_id: int):
 # -- lists ----------------------------------------------------------------------------------------
 
 
-def _page() -> int:
-    return max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
+def _paged(query) -> dict[str, object]:
+    """One page of a list (``?page=``), fetching one row more to know if another page follows."""
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
+    found = figures.rows(query, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+    return {"page": page, "found": found[:PAGE_SIZE], "more": len(found) > PAGE_SIZE}
 
 
 @bp.get("/stalls")
@@ -343,10 +346,7 @@ def stalls():
         state = "failing"
     form = _filter_form(figures.places(scope))
     filters = form.filters()
-    page = _page()
-    found = figures.rows(
-        figures.worst_stalls_query(scope, filters, state), PAGE_SIZE + 1, (page - 1) * PAGE_SIZE
-    )
+    paged = _paged(figures.worst_stalls_query(scope, filters, state))
     context = {
         "scope_args": scope_args,
         "place": place,
@@ -354,9 +354,9 @@ def stalls():
         "form": form,
         "filters": filters,
         "filter_args": _filter_args(filters),
-        "page": page,
-        "stall_rows": found[:PAGE_SIZE],
-        "more": len(found) > PAGE_SIZE,
+        "page": paged["page"],
+        "stall_rows": paged["found"],
+        "more": paged["more"],
         "crumbs": _crumbs(place),
         "list_endpoint": "chamber.stalls",
     }
@@ -374,11 +374,8 @@ def actions():
         state = "overdue"
     form = _filter_form(figures.places(scope))
     filters = form.filters()
-    page = _page()
     on = figures.today()
-    found = figures.rows(
-        figures.actions_query(scope, filters, on, state), PAGE_SIZE + 1, (page - 1) * PAGE_SIZE
-    )
+    paged = _paged(figures.actions_query(scope, filters, on, state))
     context = {
         "scope_args": scope_args,
         "place": place,
@@ -386,9 +383,9 @@ def actions():
         "form": form,
         "filters": filters,
         "filter_args": _filter_args(filters),
-        "page": page,
-        "action_rows": found[:PAGE_SIZE],
-        "more": len(found) > PAGE_SIZE,
+        "page": paged["page"],
+        "action_rows": paged["found"],
+        "more": paged["more"],
         "today": on,
         "items": _item_labels(),
         "crumbs": _crumbs(place),
