@@ -43,6 +43,7 @@ translations: $(VENV)/.installed
 db: setup
 	mkdir -p instance
 	$(BIN)/flask db upgrade
+	$(BIN)/flask reference load
 	$(BIN)/flask checklist load
 	$(BIN)/flask seed
 

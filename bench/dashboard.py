@@ -142,6 +142,10 @@ def reset_schema() -> None:
         with db.engine.begin() as conn:
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     upgrade(directory=str(ROOT / "migrations"))
+    # The bench makes its own regions and provinces (more of them, with fixed ids).
+    with db.engine.begin() as conn:
+        for table in ("province", "chamber", "region"):
+            conn.execute(text(f"DELETE FROM {table}"))
 
 
 def fill(rng: random.Random) -> None:

@@ -40,13 +40,42 @@ def load_checklist(paths: tuple[str, ...]) -> None:
         )
 
 
+@click.group("reference")
+def reference_cli() -> None:
+    """Reference data: regions, chambers, prefectures and provinces."""
+
+
+@reference_cli.command("load")
+def load_reference() -> None:
+    """Add or correct the regions, chambers, prefectures and provinces. Idempotent."""
+    from . import reference
+
+    try:
+        loaded = reference.load(db.session.connection())
+    except reference.ReferenceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if loaded.changed:
+        audit(
+            "cli",
+            "reference.load",
+            "reference",
+            "morocco",
+            after=loaded.added | {f"corrected {kind}": n for kind, n in loaded.corrected.items()},
+        )
+    db.session.commit()
+    click.echo(f"Reference data: {loaded.summary()}.")
+
+
 @click.command("seed")
 @click.option("--stalls", default=300, show_default=True, help="How many demo stalls.")
 def seed(stalls: int) -> None:
-    """Seed the demo data (regions, venues, stalls, accounts, past inspections). Idempotent."""
-    from .demo import seed_demo
+    """Seed the demo data (venues, stalls, accounts, past inspections) on the reference data."""
+    from .demo import MissingReferenceData, seed_demo
 
-    summary = seed_demo(stalls=stalls)
+    try:
+        summary = seed_demo(stalls=stalls)
+    except MissingReferenceData as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(summary)
 
 
@@ -87,5 +116,6 @@ def create_user(username, name, role, region_code, language, password) -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(checklist_cli)
+    app.cli.add_command(reference_cli)
     app.cli.add_command(seed)
     app.cli.add_command(users_cli)

@@ -1,6 +1,7 @@
 """Demo data for ``flask seed`` (run by ``make run``): a tournament that has already happened.
 
-The 12 regions and their Chambers of Handicrafts, the prefectures of the six host cities, the
+On the reference data (the 12 regions, their Chambers of Handicrafts and the prefectures and
+provinces, loaded by ``flask db upgrade``; see compliance/reference), which it never creates: the
 craft villages of the AFCON 2025 fan zones plus two medina souks and a regional fair, a few
 hundred stalls with their artisans, demo accounts, and past inspections over the tournament
 days, each submitted through :func:`compliance.inspections.submit` so that scores, verdicts,
@@ -43,7 +44,6 @@ from .models import (
     SUBMITTED,
     Answer,
     Artisan,
-    Chamber,
     ChecklistVersion,
     CorrectiveAction,
     Inspection,
@@ -66,42 +66,6 @@ TOURNAMENT_START, TOURNAMENT_END = date(2025, 12, 21), date(2026, 1, 18)
 TOURNAMENT_DAYS = (TOURNAMENT_END - TOURNAMENT_START).days + 1
 
 # -- places -----------------------------------------------------------------------------------
-
-# fmt: off
-# code, French, Arabic, English, seat (ISO 3166-2:MA).
-REGIONS = (
-    ("MA-01", "Tanger-Tétouan-Al Hoceïma", "طنجة - تطوان - الحسيمة", "Tangier-Tetouan-Al Hoceima",
-     "Tanger"),
-    ("MA-02", "L'Oriental", "جهة الشرق", "Oriental", "Oujda"),
-    ("MA-03", "Fès-Meknès", "فاس - مكناس", "Fez-Meknes", "Fès"),
-    ("MA-04", "Rabat-Salé-Kénitra", "الرباط - سلا - القنيطرة", "Rabat-Sale-Kenitra", "Rabat"),
-    ("MA-05", "Béni Mellal-Khénifra", "بني ملال - خنيفرة", "Beni Mellal-Khenifra", "Béni Mellal"),
-    ("MA-06", "Casablanca-Settat", "الدار البيضاء - سطات", "Casablanca-Settat", "Casablanca"),
-    ("MA-07", "Marrakech-Safi", "مراكش - آسفي", "Marrakesh-Safi", "Marrakech"),
-    ("MA-08", "Drâa-Tafilalet", "درعة - تافيلالت", "Draa-Tafilalet", "Errachidia"),
-    ("MA-09", "Souss-Massa", "سوس - ماسة", "Souss-Massa", "Agadir"),
-    ("MA-10", "Guelmim-Oued Noun", "كلميم - واد نون", "Guelmim-Oued Noun", "Guelmim"),
-    ("MA-11", "Laâyoune-Sakia El Hamra", "العيون - الساقية الحمراء", "Laayoune-Sakia El Hamra",
-     "Laâyoune"),
-    ("MA-12", "Dakhla-Oued Ed-Dahab", "الداخلة - وادي الذهب", "Dakhla-Oued Ed-Dahab", "Dakhla"),
-)
-# fmt: on
-# Where "the X Region" is not simply the region's name (fr, ar, en).
-CHAMBER_STEMS = {"MA-02": ("de l'Oriental", "الشرق", "Oriental")}
-
-# The host cities' prefectures: code, region, French, Arabic, English.
-PROVINCES = (
-    ("MA-RAB", "MA-04", "Rabat", "الرباط", "Rabat"),
-    ("MA-SAL", "MA-04", "Salé", "سلا", "Sale"),
-    ("MA-SKH", "MA-04", "Skhirate-Témara", "الصخيرات - تمارة", "Skhirate-Temara"),
-    ("MA-CAS", "MA-06", "Casablanca", "الدار البيضاء", "Casablanca"),
-    ("MA-MOH", "MA-06", "Mohammedia", "المحمدية", "Mohammedia"),
-    ("MA-TNG", "MA-01", "Tanger-Assilah", "طنجة - أصيلة", "Tangier-Assilah"),
-    ("MA-FES", "MA-03", "Fès", "فاس", "Fez"),
-    ("MA-MAR", "MA-07", "Marrakech", "مراكش", "Marrakesh"),
-    ("MA-AGD", "MA-09", "Agadir-Ida-Ou-Tanane", "أكادير - إدا وتنان", "Agadir-Ida-Ou-Tanane"),
-    ("MA-INE", "MA-09", "Inezgane-Aït Melloul", "إنزكان - أيت ملول", "Inezgane-Ait Melloul"),
-)
 
 
 @dataclass(frozen=True)
@@ -303,8 +267,8 @@ def seed_demo(stalls: int = 300) -> str:
     """Add the demo data that is missing and return a one-paragraph summary of what was done."""
     tally = Tally()
     with _commits_without_waiting_for_disk():
-        regions = _regions(tally)
-        provinces = _provinces(regions, tally)
+        regions = _regions()
+        provinces = _provinces()
         venues = _venues(provinces, tally)
         users = _accounts(regions, tally)
         version, loaded = _checklist_version()
@@ -397,37 +361,30 @@ def _commits_without_waiting_for_disk() -> Iterator[None]:
         event.remove(engine, "checkin", on_checkin)
 
 
-def _regions(tally: Tally) -> dict[str, Region]:
-    existing = {r.code: r for r in db.session.scalars(select(Region))}
-    for code, fr, ar, en, seat in REGIONS:
-        region = existing.get(code)
-        tally.count("region", region is None)
-        if region is None:
-            region = Region(code=code, name_fr=fr, name_ar=ar, name_en=en, seat=seat)
-            db.session.add(region)
-            existing[code] = region
-        if region.chamber is None:
-            chamber_fr, chamber_ar, chamber_en = CHAMBER_STEMS.get(code, (fr, ar, en))
-            region.chamber = Chamber(
-                name_fr=f"Chambre d'Artisanat de la Région {chamber_fr}",
-                name_ar=f"غرفة الصناعة التقليدية لجهة {chamber_ar}",
-                name_en=f"Chamber of Handicrafts of the {chamber_en} Region",
-            )
-    db.session.commit()
-    return existing
+class MissingReferenceData(Exception):
+    """The regions and provinces are not loaded: the seed builds on them, never makes them."""
 
 
-def _provinces(regions: dict[str, Region], tally: Tally) -> dict[str, Province]:
-    existing = {p.code: p for p in db.session.scalars(select(Province))}
-    for code, region_code, fr, ar, en in PROVINCES:
-        tally.count("province", code not in existing)
-        if code not in existing:
-            existing[code] = Province(
-                region=regions[region_code], code=code, name_fr=fr, name_ar=ar, name_en=en
-            )
-            db.session.add(existing[code])
-    db.session.commit()
-    return existing
+def _regions() -> dict[str, Region]:
+    """The 12 regions of the reference data (compliance/reference), by code."""
+    found = {r.code: r for r in db.session.scalars(select(Region))}
+    if len(found) < 12 or any(region.chamber is None for region in found.values()):
+        raise MissingReferenceData(
+            "The regions and chambers are missing: run `flask db upgrade` "
+            "(or `flask reference load`) before `flask seed`."
+        )
+    return found
+
+
+def _provinces() -> dict[str, Province]:
+    """The prefectures and provinces of the reference data, by code."""
+    found = {p.code: p for p in db.session.scalars(select(Province))}
+    missing = sorted({spec.province for spec in VENUES} - set(found))
+    if missing:
+        raise MissingReferenceData(
+            f"Prefectures {', '.join(missing)} are missing: run `flask reference load`."
+        )
+    return found
 
 
 def _venues(provinces: dict[str, Province], tally: Tally) -> list[tuple[VenueSpec, Venue]]:
@@ -813,8 +770,6 @@ def _report_fix(
 
 # Kinds counted, as the summary names them.
 NOUNS = (
-    ("region", "regions"),
-    ("province", "prefectures"),
     ("venue", "venues"),
     ("stall", "stalls"),
     ("artisan", "artisans"),
@@ -833,7 +788,7 @@ def _summary(tally: Tally, checklist: str) -> str:
         for a in ACCOUNTS
     )
     return (
-        f"Demo data (12 regions with their Chambers of Handicrafts, {checklist}). "
+        f"Demo data (on the reference regions and prefectures, {checklist}). "
         f"Created this run: {counts(tally.created)}. "
         f"Already there, left unchanged: {counts(tally.existing)}. "
         f'Demo accounts, all with the password "{DEMO_PASSWORD}": {accounts}.'

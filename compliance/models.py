@@ -78,11 +78,12 @@ class Chamber(Localized, db.Model):
 
 
 class Province(Localized, db.Model):
-    """A prefecture or province."""
+    """A prefecture or province (``kind``); the reference data are in compliance/reference/."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     region_id: Mapped[int] = mapped_column(ForeignKey("region.id"), index=True)
     code: Mapped[str] = mapped_column(String(8), unique=True)  # MA-RAB, MA-CAS, ...
+    kind: Mapped[str] = mapped_column(String(12), default="province", server_default="province")
     name_ar: Mapped[str] = mapped_column(String(120))
     name_fr: Mapped[str] = mapped_column(String(120))
     name_en: Mapped[str] = mapped_column(String(120))

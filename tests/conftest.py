@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 
-from compliance import checklist_store, create_app
+from compliance import checklist_store, create_app, reference
 from compliance.checklist import load_file
 from compliance.config import TestingConfig
 from compliance.extensions import db
@@ -62,6 +62,9 @@ def app(database_url, tmp_path_factory):
     with application.app_context():
         _reset_schema()
         upgrade(directory=str(ROOT / "migrations"))
+        # The migrations load the reference data (tests/test_reference.py checks it); every
+        # test starts from empty tables all the same and loads what it needs.
+        _empty_tables()
     return application
 
 
@@ -103,6 +106,14 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def reference_data():
+    """The regions, chambers, prefectures and provinces, as ``flask db upgrade`` loads them."""
+    loaded = reference.load(db.session.connection())
+    db.session.commit()
+    return loaded
 
 
 @pytest.fixture

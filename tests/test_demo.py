@@ -50,6 +50,8 @@ COUNTED = (Region, Chamber, Province, Venue, Artisan, Stall, User, ChecklistVers
 
 
 def seed(runner, stalls: int = STALLS) -> str:
+    loaded = runner.invoke(args=["reference", "load"])  # as `flask db upgrade` does
+    assert loaded.exit_code == 0, loaded.output
     result = runner.invoke(args=["seed", "--stalls", str(stalls)])
     assert result.exit_code == 0, result.output
     return result.output
@@ -216,3 +218,10 @@ def test_seed_leaves_the_connection_settings_as_they_were(runner):
     db.session.commit()
     seed(runner)
     assert db.session.execute(text(setting)).scalar() == before
+
+
+def test_seed_without_the_reference_data_says_so_and_creates_no_region(runner):
+    result = runner.invoke(args=["seed", "--stalls", "5"])
+    assert result.exit_code != 0
+    assert "flask db upgrade" in result.output
+    assert db.session.scalar(select(func.count()).select_from(Region)) == 0
