@@ -45,6 +45,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     login_manager.session_protection = "basic"
 
     from . import (
+        access,
         artisan,
         auth,
         chamber,
@@ -62,6 +63,10 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.register_blueprint(coordination.bp, url_prefix="/coordination")
     cli.init_app(app)
     site.init_app(app)
+    # Static files (ours and any blueprint's) are public: the CSS and icons of the login page.
+    access.public_endpoints(
+        app, *[e for e in app.view_functions if e == "static" or e.endswith(".static")]
+    )
     return app
 
 

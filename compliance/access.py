@@ -1,16 +1,177 @@
-"""Who may see what. Coordinators and inspectors see their own region; admins see all.
+"""The one door: who may open which page, and which rows each may see.
 
-Every view that loads a stall, an inspection or a photo by id goes through these helpers, so
-a hand-typed id from another region gives 404, never the data.
+Two halves, both here so the rules can be read (and tested) in one place:
+
+- **Who may call a view.** Every view declares its rule with one decorator: :func:`public`,
+  :func:`roles_required` (staff roles) or :func:`artisan_required` (an artisan's session). The
+  decorator records the rule on the view as ``view.access_rule``; ``tests/test_access_door.py``
+  walks the URL map and fails on any endpoint without one.
+- **Which rows.** Views load what a URL names through the ``*_or_404`` loaders below, passing
+  the *principal* (a staff :class:`User` or an :class:`Artisan`). Coordinators and inspectors
+  see their own region, admins the country, an artisan their own stalls' submitted results; a
+  draft inspection belongs to its inspector alone. Anything else gives 404, never the data and
+  never a hint that it exists.
 """
 
 from __future__ import annotations
 
-from flask import abort
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Union
+
+from flask import Flask, abort, current_app, flash, g, redirect, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import Select, select
 
 from .extensions import db
-from .models import ADMIN, Inspection, Province, Stall, User, Venue
+from .models import (
+    ADMIN,
+    COORDINATOR,
+    DRAFT,
+    INSPECTOR,
+    SUBMITTED,
+    Artisan,
+    Contest,
+    CorrectiveAction,
+    FixReport,
+    Inspection,
+    Photo,
+    Province,
+    Region,
+    Stall,
+    User,
+    Venue,
+)
+
+Principal = Union[User, Artisan]  # noqa: UP007  (a runtime alias)
+
+# Roles by audience, for ``roles_required(*STAFF)`` and friends.
+STAFF = (INSPECTOR, COORDINATOR, ADMIN)
+CHAMBER = (COORDINATOR, ADMIN)
+FIELD = (INSPECTOR, ADMIN)
+
+PUBLIC, ROLES, ARTISAN = "public", "roles", "artisan"
+
+# An artisan's session: their id and the version of the slip that opened it.
+ARTISAN_SESSION_ID = "artisan_id"
+ARTISAN_SESSION_VERSION = "artisan_key_version"
+
+# Ids beyond the database's integer range are nobody's: 404 before the database sees them.
+_MAX_ID = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class AccessRule:
+    """What a view declared: ``kind`` is public, roles or artisan.
+
+    ``json``: the view answers anonymous callers with a 401 (the sync API's JSON errors)
+    rather than a redirect to the login page.
+    """
+
+    kind: str
+    roles: frozenset[str] = frozenset()
+    json: bool = False
+
+    def allows_role(self, role: str) -> bool:
+        return role in self.roles
+
+
+def _declare(view: Callable, rule: AccessRule) -> Callable:
+    if getattr(view, "access_rule", None) is not None:
+        raise TypeError(f"{view.__name__} already declares an access rule")
+    view.access_rule = rule
+    return view
+
+
+def rule_of(view: Callable) -> AccessRule | None:
+    return getattr(view, "access_rule", None)
+
+
+# --- who may call a view --------------------------------------------------------------------
+
+
+def public(view: Callable) -> Callable:
+    """Anyone, signed in or not (login, language, the public badge page, static files)."""
+    return _declare(view, AccessRule(PUBLIC))
+
+
+def roles_required(*roles: str, json: bool = False) -> Callable[[Callable], Callable]:
+    """A signed-in staff user with one of ``roles``; else the login page (401 if ``json``)
+    for anonymous callers and 403 for other roles."""
+    if not roles or any(role not in STAFF for role in roles):
+        raise ValueError(f"unknown roles: {roles!r}")
+    rule = AccessRule(ROLES, frozenset(roles), json)
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                if json:
+                    abort(401)
+                return current_app.login_manager.unauthorized()
+            if current_user.role not in rule.roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return _declare(wrapped, rule)
+
+    return decorate
+
+
+def current_artisan() -> Artisan | None:
+    """The artisan of this browser session, unless their slip was reissued since."""
+    if ARTISAN_SESSION_ID not in session:
+        return None
+    from .artisan import credentials  # the artisan package imports this module
+
+    artisan = credentials.session_artisan(
+        session.get(ARTISAN_SESSION_ID), session.get(ARTISAN_SESSION_VERSION)
+    )
+    if artisan is None:  # the slip was reissued (or the artisan removed): sign out for good
+        sign_out_artisan()
+        flash(_("Your slip was replaced. Use your new slip to open your page."), "warning")
+    return artisan
+
+
+def sign_in_artisan(artisan: Artisan) -> None:
+    session[ARTISAN_SESSION_ID] = artisan.id
+    session[ARTISAN_SESSION_VERSION] = artisan.private_version
+
+
+def sign_out_artisan() -> None:
+    session.pop(ARTISAN_SESSION_ID, None)
+    session.pop(ARTISAN_SESSION_VERSION, None)
+
+
+def artisan_required(view: Callable) -> Callable:
+    """The artisan's own pages: a valid artisan session (as ``g.artisan``), or the PIN page."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        artisan = current_artisan()
+        if artisan is None:
+            return redirect(url_for("artisan.login"))
+        g.artisan = artisan
+        return view(*args, **kwargs)
+
+    return _declare(wrapped, AccessRule(ARTISAN))
+
+
+def public_endpoints(app: Flask, *endpoints: str) -> None:
+    """Declare views we do not write ourselves public (Flask's static file views)."""
+    for endpoint in endpoints:
+        view = app.view_functions[endpoint]
+
+        @wraps(view)
+        def served(*args, _view=view, **kwargs):
+            return _view(*args, **kwargs)
+
+        app.view_functions[endpoint] = public(served)
+
+
+# --- which rows: the region a staff user sees -------------------------------------------------
 
 
 def region_scope(user: User) -> int | None:
@@ -30,28 +191,127 @@ def scope_stalls(query: Select, user: User) -> Select:
     )
 
 
+def visible_stalls(user: User) -> Select:
+    return scope_stalls(select(Stall), user)
+
+
 def stall_region_id(stall: Stall) -> int:
     return stall.venue.province.region_id
 
 
-def can_see_stall(user: User, stall: Stall) -> bool:
+def _in_region(user: User, region_id: int) -> bool:
     scope = region_scope(user)
-    return scope is None or stall_region_id(stall) == scope
+    return scope is None or scope == region_id
 
 
-def stall_or_404(user: User, stall_id: int) -> Stall:
-    stall = db.session.get(Stall, stall_id)
-    if stall is None or not can_see_stall(user, stall):
+def can_see_stall(principal: Principal, stall: Stall) -> bool:
+    if isinstance(principal, Artisan):
+        return stall.artisan_id == principal.id
+    return _in_region(principal, stall_region_id(stall))
+
+
+def can_see_inspection(principal: Principal, inspection: Inspection) -> bool:
+    if isinstance(principal, Artisan):
+        # An artisan sees results, never an inspection still being made.
+        return inspection.status == SUBMITTED and inspection.stall.artisan_id == principal.id
+    if inspection.status == DRAFT and inspection.inspector_id != principal.id:
+        return False  # a draft is its inspector's alone
+    return _in_region(principal, stall_region_id(inspection.stall))
+
+
+def _get(model, row_id: object):
+    if isinstance(row_id, bool) or not isinstance(row_id, int) or not 0 < row_id <= _MAX_ID:
+        return None
+    return db.session.get(model, row_id)
+
+
+# --- the loaders -----------------------------------------------------------------------------
+
+
+def stall_or_404(principal: Principal, stall_id: int) -> Stall:
+    stall = _get(Stall, stall_id)
+    if stall is None or not can_see_stall(principal, stall):
         abort(404)
     return stall
 
 
-def inspection_or_404(user: User, inspection_id: str) -> Inspection:
-    inspection = db.session.get(Inspection, inspection_id)
-    if inspection is None or not can_see_stall(user, inspection.stall):
+def inspection_or_404(principal: Principal, inspection_id: str) -> Inspection:
+    inspection = (
+        db.session.get(Inspection, inspection_id)
+        if isinstance(inspection_id, str) and len(inspection_id) <= 36
+        else None
+    )
+    if inspection is None or not can_see_inspection(principal, inspection):
         abort(404)
     return inspection
 
 
-def visible_stalls(user: User) -> Select:
-    return scope_stalls(select(Stall), user)
+def draft_or_404(user: User, inspection_id: str) -> Inspection:
+    """An inspection as its inspector's own work: the draft they are making, or one they sent
+    (the phone asks what the server holds of it). Anyone else's gives 404."""
+    inspection = inspection_or_404(user, inspection_id)
+    if isinstance(user, Artisan) or inspection.inspector_id != user.id:
+        abort(404)
+    return inspection
+
+
+def photo_or_404(principal: Principal, photo_id: int) -> Photo:
+    photo = _get(Photo, photo_id)
+    if photo is None:
+        abort(404)
+    inspection_or_404(principal, photo.inspection_id)
+    return photo
+
+
+def action_or_404(principal: Principal, action_id: int) -> CorrectiveAction:
+    """A corrective action of a stall the principal sees."""
+    action = _get(CorrectiveAction, action_id)
+    if action is None or not can_see_stall(principal, action.stall):
+        abort(404)
+    return action
+
+
+def contest_or_404(principal: Principal, contest_id: int) -> Contest:
+    contest = _get(Contest, contest_id)
+    if contest is None:
+        abort(404)
+    inspection_or_404(principal, contest.inspection_id)
+    return contest
+
+
+def fix_report_or_404(principal: Principal, report_id: int) -> FixReport:
+    report = _get(FixReport, report_id)
+    if report is None:
+        abort(404)
+    action_or_404(principal, report.corrective_action_id)
+    return report
+
+
+def _staff_only(principal: Principal) -> User:
+    if not isinstance(principal, User):
+        abort(404)  # places are the chambers' view of the country, not an artisan's
+    return principal
+
+
+def venue_or_404(principal: Principal, venue_id: int) -> Venue:
+    user = _staff_only(principal)
+    venue = _get(Venue, venue_id)
+    if venue is None or not _in_region(user, venue.province.region_id):
+        abort(404)
+    return venue
+
+
+def province_or_404(principal: Principal, province_id: int) -> Province:
+    user = _staff_only(principal)
+    province = _get(Province, province_id)
+    if province is None or not _in_region(user, province.region_id):
+        abort(404)
+    return province
+
+
+def region_or_404(principal: Principal, code: str) -> Region:
+    user = _staff_only(principal)
+    region = db.session.scalar(select(Region).where(Region.code == code[:16]))
+    if region is None or not _in_region(user, region.id):
+        abort(404)
+    return region

@@ -1,8 +1,8 @@
 """What an artisan may see: their own stalls' submitted results, and nothing else.
 
-Every artisan view loads rows through these functions, which return None for anything that is
-not the artisan's (another stall's inspection, photo, contest or corrective action, a draft):
-the views answer 404 either way, so a changed id in a URL never tells whether it exists.
+Which rows are the artisan's (their stalls' submitted inspections, photos, contests, corrective
+actions and fix reports) is decided at the door, ``compliance.access``: the views load what a
+URL names through its ``*_or_404`` loaders with the artisan as principal.
 
 Inspectors' comments are shown unless the checklist version marks them internal.
 """
@@ -44,41 +44,6 @@ def stalls(artisan: Artisan) -> list[Stall]:
             .order_by(Stall.code)
         )
     )
-
-
-def inspection(artisan: Artisan, inspection_id: str) -> Inspection | None:
-    row = db.session.get(Inspection, inspection_id) if isinstance(inspection_id, str) else None
-    if row is None or row.status != SUBMITTED or row.stall.artisan_id != artisan.id:
-        return None
-    return row
-
-
-def photo(artisan: Artisan, photo_id: int) -> Photo | None:
-    row = db.session.get(Photo, photo_id)
-    if row is None or inspection(artisan, row.inspection_id) is None:
-        return None
-    return row
-
-
-def contest(artisan: Artisan, contest_id: int) -> Contest | None:
-    row = db.session.get(Contest, contest_id)
-    if row is None or inspection(artisan, row.inspection_id) is None:
-        return None
-    return row
-
-
-def action(artisan: Artisan, action_id: int) -> CorrectiveAction | None:
-    row = db.session.get(CorrectiveAction, action_id)
-    if row is None or row.stall.artisan_id != artisan.id:
-        return None
-    return row
-
-
-def fix_report(artisan: Artisan, report_id: int) -> FixReport | None:
-    row = db.session.get(FixReport, report_id)
-    if row is None or action(artisan, row.corrective_action_id) is None:
-        return None
-    return row
 
 
 def show_comments(checklist: Checklist) -> bool:

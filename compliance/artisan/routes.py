@@ -15,7 +15,6 @@ import time
 import uuid
 from contextlib import ExitStack
 from datetime import timedelta
-from functools import wraps
 
 from flask import (
     abort,
@@ -25,7 +24,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import force_locale, format_timedelta
@@ -34,15 +32,13 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user
 
 from .. import access, inspections
-from ..models import INSPECTOR, Artisan
+from ..models import INSPECTOR
 from ..photos import PhotoError, ProcessedPhoto, process
 from ..storage import storage_from_config
 from . import bp, contests, credentials, own, ratelimit
 from .evidence import send_rendition
 from .forms import ContestForm, FixForm, PinLoginForm
 
-SESSION_ID = "artisan_id"
-SESSION_VERSION = "artisan_key_version"
 ARABIC_FIRST = frozenset(
     {
         "artisan.login",
@@ -106,40 +102,6 @@ def _translate(error) -> str:
     return _(error.message, **error.params)
 
 
-def _sign_in(artisan: Artisan) -> None:
-    session[SESSION_ID] = artisan.id
-    session[SESSION_VERSION] = artisan.private_version
-
-
-def _sign_out() -> None:
-    session.pop(SESSION_ID, None)
-    session.pop(SESSION_VERSION, None)
-
-
-def _current_artisan() -> Artisan | None:
-    if SESSION_ID not in session:
-        return None
-    artisan = credentials.session_artisan(session.get(SESSION_ID), session.get(SESSION_VERSION))
-    if artisan is None:  # the slip was reissued (or the artisan removed): sign out for good
-        _sign_out()
-        flash(_("Your slip was replaced. Use your new slip to open your page."), "warning")
-    return artisan
-
-
-def artisan_required(view):
-    """The artisan's own pages: a valid artisan session, or the PIN page."""
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        artisan = _current_artisan()
-        if artisan is None:
-            return redirect(url_for("artisan.login"))
-        g.artisan = artisan
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
 def _processed(upload) -> ProcessedPhoto | None:
     """Process an uploaded photo; None when none was sent. Raises PhotoError."""
     if upload is None or not upload.filename:
@@ -158,6 +120,7 @@ def _processed(upload) -> ProcessedPhoto | None:
 
 
 @bp.get("/b/<code>")
+@access.public
 @ratelimit.limit(ratelimit.CODE_PER_ADDRESS, key=ratelimit.address, endpoint="badge")
 def badge(code: str):
     """What anyone scanning the worn badge sees: registered, name, craft, stall. Nothing more."""
@@ -181,17 +144,19 @@ def badge(code: str):
 
 
 @bp.get("/p/<code>")
+@access.public
 @ratelimit.limit(ratelimit.CODE_PER_ADDRESS, key=ratelimit.address, endpoint="private_link")
 def private_link(code: str):
     """The QR code on the slip: opens the artisan's page on this phone."""
     artisan = credentials.by_private_code(code, _secret())
     if artisan is None:
         return render_template("artisan/link_invalid.html"), 404
-    _sign_in(artisan)
+    access.sign_in_artisan(artisan)
     return redirect(url_for("artisan.me"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@access.public
 @ratelimit.limit(
     ratelimit.PIN_PER_CARD, key=ratelimit.card_number, endpoint="login", methods=["POST"]
 )
@@ -202,7 +167,7 @@ def login():
     """Card number + PIN, for when the QR code on the slip is not at hand."""
     form = PinLoginForm()
     if request.method == "GET":
-        if _current_artisan() is not None:
+        if access.current_artisan() is not None:
             return redirect(url_for("artisan.me"))
         return render_template("artisan/login.html", form=form)
     if not form.validate_on_submit():
@@ -212,13 +177,14 @@ def login():
         # 401 is what the rate limit counts; the same words for a wrong card or a wrong PIN.
         error = _("This card number and PIN do not match. Check both on your slip.")
         return render_template("artisan/login.html", form=form, error=error), 401
-    _sign_in(artisan)
+    access.sign_in_artisan(artisan)
     return redirect(url_for("artisan.me"))
 
 
 @bp.post("/logout")
+@access.public
 def logout():
-    _sign_out()
+    access.sign_out_artisan()
     flash(_("You left your page. Scan your slip to come back."), "success")
     return redirect(url_for("artisan.login"))
 
@@ -227,17 +193,15 @@ def logout():
 
 
 @bp.get("/me")
-@artisan_required
+@access.artisan_required
 def me():
     return render_template("artisan/me.html", artisan=g.artisan, results=own.overview(g.artisan))
 
 
 @bp.get("/me/inspections/<inspection_id>")
-@artisan_required
+@access.artisan_required
 def inspection(inspection_id: str):
-    row = own.inspection(g.artisan, inspection_id)
-    if row is None:
-        abort(404)
+    row = access.inspection_or_404(g.artisan, inspection_id)
     checklist = inspections.checklist_of(row)
     return render_template(
         "artisan/inspection.html",
@@ -253,11 +217,9 @@ def inspection(inspection_id: str):
 
 
 @bp.route("/me/inspections/<inspection_id>/items/<item_key>/contest", methods=["GET", "POST"])
-@artisan_required
+@access.artisan_required
 def contest(inspection_id: str, item_key: str):
-    row = own.inspection(g.artisan, inspection_id)
-    if row is None:
-        abort(404)
+    row = access.inspection_or_404(g.artisan, inspection_id)
     checklist = inspections.checklist_of(row)
     try:
         item = checklist.item(item_key)
@@ -304,11 +266,9 @@ def contest(inspection_id: str, item_key: str):
 
 
 @bp.route("/me/actions/<int:action_id>/fixed", methods=["GET", "POST"])
-@artisan_required
+@access.artisan_required
 def fixed(action_id: int):
-    action = own.action(g.artisan, action_id)
-    if action is None:
-        abort(404)
+    action = access.action_or_404(g.artisan, action_id)
     checklist = inspections.checklist_of(action.opened_by)
     item = checklist.item(action.item_key)
     if action.status != "open":
@@ -337,28 +297,22 @@ def fixed(action_id: int):
 
 
 @bp.get("/me/photos/<int:photo_id>/<any(display, thumb):rendition>")
-@artisan_required
+@access.artisan_required
 def photo(photo_id: int, rendition: str):
     """Photos of the artisan's own stall, from submitted inspections only."""
-    row = own.photo(g.artisan, photo_id)
-    if row is None:
-        abort(404)
+    row = access.photo_or_404(g.artisan, photo_id)
     return send_rendition(row.sha256, rendition)
 
 
 @bp.get("/me/contests/<int:contest_id>/<any(display, thumb):rendition>")
-@artisan_required
+@access.artisan_required
 def contest_photo(contest_id: int, rendition: str):
-    row = own.contest(g.artisan, contest_id)
-    if row is None:
-        abort(404)
+    row = access.contest_or_404(g.artisan, contest_id)
     return send_rendition(row.photo_sha256, rendition)
 
 
 @bp.get("/me/fixes/<int:report_id>/<any(display, thumb):rendition>")
-@artisan_required
+@access.artisan_required
 def fix_photo(report_id: int, rendition: str):
-    row = own.fix_report(g.artisan, report_id)
-    if row is None:
-        abort(404)
+    row = access.fix_report_or_404(g.artisan, report_id)
     return send_rendition(row.photo_sha256, rendition)

@@ -2,9 +2,10 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
+from .. import access
 from ..extensions import db, login_manager
 from ..forms import EmptyForm
 from ..models import INSPECTOR, User
@@ -34,6 +35,7 @@ def home_for(user: User) -> str:
 
 
 @bp.get("/")
+@access.public
 def index():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
@@ -41,6 +43,7 @@ def index():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@access.public
 def login():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
@@ -66,7 +69,7 @@ def login():
 
 
 @bp.post("/logout")
-@login_required
+@access.roles_required(*access.STAFF)
 def logout():
     if EmptyForm().validate_on_submit():
         logout_user()
@@ -74,6 +77,7 @@ def logout():
 
 
 @bp.post("/language")
+@access.public
 def language():
     """Switch language: remembered on the account and in a cookie for before login."""
     lang = request.form.get("lang")

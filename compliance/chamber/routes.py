@@ -25,7 +25,7 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -33,7 +33,6 @@ from .. import access, inspections, text_direction
 from ..extensions import db, htmx
 from ..models import (
     ADMIN,
-    COORDINATOR,
     OPEN,
     SUBMITTED,
     CorrectiveAction,
@@ -54,13 +53,6 @@ LIST_STATES = ("failing", "never", "all")
 ACTION_STATES = ("overdue", "open", "closed")
 
 
-@bp.before_request
-@login_required
-def _chamber_staff_only():
-    if current_user.role not in (COORDINATOR, ADMIN):
-        abort(403)
-
-
 def _fragment_request() -> bool:
     # Boosted links and history restores also send HX-Request: they need the whole page.
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
@@ -73,38 +65,6 @@ def _rtl() -> bool:
 # -- scope and filters -------------------------------------------------------------------------
 
 
-def _own_region(region_id: int) -> None:
-    scope = access.region_scope(current_user)
-    if scope is not None and scope != region_id:
-        abort(404)
-
-
-def _region_or_404(code: str) -> Region:
-    region = db.session.scalar(select(Region).where(Region.code == code))
-    if region is None:
-        abort(404)
-    _own_region(region.id)
-    return region
-
-
-def _province_or_404(province_id: int) -> Province:
-    province = db.session.get(Province, province_id)
-    if province is None:
-        abort(404)
-    _own_region(province.region_id)
-    return province
-
-
-def _venue_or_404(venue_id: int) -> Venue:
-    venue = db.session.scalar(
-        select(Venue).where(Venue.id == venue_id).options(joinedload(Venue.province))
-    )
-    if venue is None:
-        abort(404)
-    _own_region(venue.province.region_id)
-    return venue
-
-
 def _scope_from_args() -> tuple[figures.Scope, dict[str, object], object]:
     """The scope named by ``region``/``province``/``venue`` in the query string, checked.
 
@@ -115,13 +75,13 @@ def _scope_from_args() -> tuple[figures.Scope, dict[str, object], object]:
     province_id = request.args.get("province", type=int)
     code = request.args.get("region", "").strip()
     if venue_id is not None:
-        venue = _venue_or_404(venue_id)
+        venue = access.venue_or_404(current_user, venue_id)
         return figures.Scope(venue_id=venue.id), {"venue": venue.id}, venue
     if province_id is not None:
-        province = _province_or_404(province_id)
+        province = access.province_or_404(current_user, province_id)
         return figures.Scope(province_id=province.id), {"province": province.id}, province
     if code:
-        region = _region_or_404(code)
+        region = access.region_or_404(current_user, code)
         return figures.Scope(region_id=region.id), {"region": region.code}, region
     own = access.region_scope(current_user)
     if own is None:
@@ -296,6 +256,7 @@ def _chart_title(level: str | None) -> str:
 
 
 @bp.get("/")
+@access.roles_required(*access.CHAMBER)
 def home():
     """A coordinator's region, or the whole country for an admin."""
     own = access.region_scope(current_user)
@@ -308,22 +269,25 @@ def home():
 
 
 @bp.get("/regions/<code>")
+@access.roles_required(*access.CHAMBER)
 def region(code: str):
-    region = _region_or_404(code)
+    region = access.region_or_404(current_user, code)
     return _overview("region", figures.Scope(region_id=region.id), region, {"region": region.code})
 
 
 @bp.get("/provinces/<int:province_id>")
+@access.roles_required(*access.CHAMBER)
 def province(province_id: int):
-    province = _province_or_404(province_id)
+    province = access.province_or_404(current_user, province_id)
     return _overview(
         "province", figures.Scope(province_id=province.id), province, {"province": province.id}
     )
 
 
 @bp.get("/venues/<int:venue_id>")
+@access.roles_required(*access.CHAMBER)
 def venue(venue_id: int):
-    venue = _venue_or_404(venue_id)
+    venue = access.venue_or_404(current_user, venue_id)
     return _overview("venue", figures.Scope(venue_id=venue.id), venue, {"venue": venue.id})
 
 
@@ -338,6 +302,7 @@ def _paged(query) -> dict[str, object]:
 
 
 @bp.get("/stalls")
+@access.roles_required(*access.CHAMBER)
 def stalls():
     """Stalls of a scope with their current result, worst first (or never inspected)."""
     scope, scope_args, place = _scope_from_args()
@@ -366,6 +331,7 @@ def stalls():
 
 
 @bp.get("/actions")
+@access.roles_required(*access.CHAMBER)
 def actions():
     """Corrective actions of a scope: overdue first, then open, or those closed lately."""
     scope, scope_args, place = _scope_from_args()
@@ -404,6 +370,7 @@ def _item_labels() -> dict[str, object]:
 
 
 @bp.get("/stalls/<int:stall_id>")
+@access.roles_required(*access.CHAMBER)
 def stall(stall_id: int):
     stall = access.stall_or_404(current_user, stall_id)
     history = db.session.scalars(
@@ -432,6 +399,7 @@ def stall(stall_id: int):
 
 
 @bp.get("/inspections/<inspection_id>")
+@access.roles_required(*access.CHAMBER)
 def inspection(inspection_id: str):
     inspection = access.inspection_or_404(current_user, inspection_id)
     if inspection.status != SUBMITTED:
@@ -455,13 +423,6 @@ def inspection(inspection_id: str):
     )
 
 
-def _action_or_404(action_id: int) -> CorrectiveAction:
-    action = db.session.get(CorrectiveAction, action_id)
-    if action is None or not access.can_see_stall(current_user, action.stall):
-        abort(404)
-    return action
-
-
 def _action_page(action: CorrectiveAction, close_form=None, due_form=None, status: int = 200):
     context = {
         "action": action,
@@ -478,13 +439,15 @@ def _action_page(action: CorrectiveAction, close_form=None, due_form=None, statu
 
 
 @bp.get("/actions/<int:action_id>")
+@access.roles_required(*access.CHAMBER)
 def action(action_id: int):
-    return _action_page(_action_or_404(action_id))
+    return _action_page(access.action_or_404(current_user, action_id))
 
 
 @bp.post("/actions/<int:action_id>/close")
+@access.roles_required(*access.CHAMBER)
 def close_action(action_id: int):
-    action = _action_or_404(action_id)
+    action = access.action_or_404(current_user, action_id)
     form = CloseActionForm()
     if action.status != OPEN:
         flash(_("This corrective action is already closed."), "warning")
@@ -503,8 +466,9 @@ def close_action(action_id: int):
 
 
 @bp.post("/actions/<int:action_id>/due")
+@access.roles_required(*access.CHAMBER)
 def move_due(action_id: int):
-    action = _action_or_404(action_id)
+    action = access.action_or_404(current_user, action_id)
     form = MoveDueForm(opened_on=_opened_on(action))
     if action.status != OPEN:
         flash(_("This corrective action is already closed."), "warning")
@@ -538,6 +502,7 @@ DATASETS = ("stalls", "inspections", "answers")
 
 
 @bp.get("/export/<dataset>.<fmt>")
+@access.roles_required(*access.CHAMBER)
 def export(dataset: str, fmt: str):
     """Stream a dataset as CSV or XLSX, with the scope and filters of the page it came from."""
     if (dataset not in DATASETS or fmt not in EXPORT_FORMATS) and not (

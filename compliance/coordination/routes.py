@@ -13,7 +13,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -24,12 +24,8 @@ from ..artisan.evidence import send_rendition
 from ..extensions import db
 from ..forms import EmptyForm
 from ..models import (
-    ADMIN,
-    COORDINATOR,
     PENDING,
     Contest,
-    CorrectiveAction,
-    FixReport,
     Inspection,
     Province,
     Stall,
@@ -41,15 +37,6 @@ from .forms import DecisionForm
 
 BADGES_PER_SHEET = 8
 SLIPS_PER_SHEET = 6
-# Evidence photos are also for the inspector who goes back to check a fix.
-_ANY_STAFF = frozenset({"coordination.contest_photo", "coordination.fix_photo"})
-
-
-@bp.before_request
-@login_required
-def _coordinators_only():
-    if current_user.role not in (COORDINATOR, ADMIN) and request.endpoint not in _ANY_STAFF:
-        abort(403)
 
 
 def _secret() -> str:
@@ -58,22 +45,6 @@ def _secret() -> str:
 
 def _translate(error) -> str:
     return _(error.message, **error.params)
-
-
-def _venue_or_404(venue_id: int) -> Venue:
-    venue = db.session.get(Venue, venue_id)
-    scope = access.region_scope(current_user)
-    if venue is None or (scope is not None and venue.province.region_id != scope):
-        abort(404)
-    return venue
-
-
-def _contest_or_404(contest_id: int) -> Contest:
-    contest = db.session.get(Contest, contest_id)
-    if contest is None:
-        abort(404)
-    access.inspection_or_404(current_user, contest.inspection_id)
-    return contest
 
 
 def _stall_with_artisan_or_404(stall_id: int) -> Stall:
@@ -98,6 +69,7 @@ def _venue_stalls(venue: Venue) -> list[Stall]:
 
 
 @bp.get("/")
+@access.roles_required(*access.CHAMBER)
 def home():
     scope = access.region_scope(current_user)
     query = (
@@ -130,6 +102,7 @@ def _scoped_contests(query):
 
 
 @bp.get("/contests")
+@access.roles_required(*access.CHAMBER)
 def queue():
     pending = db.session.scalars(
         _scoped_contests(select(Contest))
@@ -151,8 +124,9 @@ def queue():
 
 
 @bp.route("/contests/<int:contest_id>", methods=["GET", "POST"])
+@access.roles_required(*access.CHAMBER)
 def contest(contest_id: int):
-    row = _contest_or_404(contest_id)
+    row = access.contest_or_404(current_user, contest_id)
     form = DecisionForm()
     error = None
     if request.method == "POST" and row.status != PENDING:
@@ -192,18 +166,18 @@ def contest(contest_id: int):
 
 
 @bp.get("/contests/<int:contest_id>/<any(display, thumb):rendition>")
+# Evidence photos are also for the inspector who goes back to check a fix.
+@access.roles_required(*access.STAFF)
 def contest_photo(contest_id: int, rendition: str):
-    return send_rendition(_contest_or_404(contest_id).photo_sha256, rendition)
+    return send_rendition(access.contest_or_404(current_user, contest_id).photo_sha256, rendition)
 
 
 @bp.get("/fixes/<int:report_id>/<any(display, thumb):rendition>")
+# Evidence photos are also for the inspector who goes back to check a fix.
+@access.roles_required(*access.STAFF)
 def fix_photo(report_id: int, rendition: str):
     """The photo an artisan sent with "fixed it", for staff of the stall's region."""
-    report = db.session.get(FixReport, report_id)
-    if report is None:
-        abort(404)
-    action = db.session.get(CorrectiveAction, report.corrective_action_id)
-    access.stall_or_404(current_user, action.stall_id)
+    report = access.fix_report_or_404(current_user, report_id)
     return send_rendition(report.photo_sha256, rendition)
 
 
@@ -211,8 +185,9 @@ def fix_photo(report_id: int, rendition: str):
 
 
 @bp.get("/venues/<int:venue_id>")
+@access.roles_required(*access.CHAMBER)
 def venue(venue_id: int):
-    row = _venue_or_404(venue_id)
+    row = access.venue_or_404(current_user, venue_id)
     return render_template("artisan/coordination/venue.html", venue=row, stalls=_venue_stalls(row))
 
 
@@ -246,15 +221,17 @@ def _badge_sheets(stalls: list[Stall]) -> list[list[dict]]:
 
 
 @bp.get("/venues/<int:venue_id>/badges")
+@access.roles_required(*access.CHAMBER)
 def venue_badges(venue_id: int):
     """An A4 print page of a venue's badges: 8 per sheet, with crop marks."""
-    row = _venue_or_404(venue_id)
+    row = access.venue_or_404(current_user, venue_id)
     return render_template(
         "artisan/coordination/badges.html", venue=row, sheets=_badge_sheets(_venue_stalls(row))
     )
 
 
 @bp.get("/stalls/<int:stall_id>/badge")
+@access.roles_required(*access.CHAMBER)
 def stall_badge(stall_id: int):
     stall = _stall_with_artisan_or_404(stall_id)
     return render_template(
@@ -266,6 +243,7 @@ def stall_badge(stall_id: int):
 
 
 @bp.get("/stalls/<int:stall_id>/badge.svg")
+@access.roles_required(*access.CHAMBER)
 def badge_svg(stall_id: int):
     stall = _stall_with_artisan_or_404(stall_id)
     badge = printing.badge_for(stall, _secret())
@@ -278,6 +256,7 @@ def badge_svg(stall_id: int):
 
 
 @bp.get("/stalls/<int:stall_id>/badge.png")
+@access.roles_required(*access.CHAMBER)
 def badge_png(stall_id: int):
     stall = _stall_with_artisan_or_404(stall_id)
     badge = printing.badge_for(stall, _secret())
@@ -329,15 +308,17 @@ def _slip_sheets(stalls: list[Stall]) -> list[list[dict]]:
 
 
 @bp.get("/venues/<int:venue_id>/slips")
+@access.roles_required(*access.CHAMBER)
 def venue_slips(venue_id: int):
     """The private slips of a venue's artisans (card number, PIN, QR of the private link)."""
-    row = _venue_or_404(venue_id)
+    row = access.venue_or_404(current_user, venue_id)
     return render_template(
         "artisan/coordination/slips.html", venue=row, sheets=_slip_sheets(_venue_stalls(row))
     )
 
 
 @bp.get("/stalls/<int:stall_id>/slip")
+@access.roles_required(*access.CHAMBER)
 def stall_slip(stall_id: int):
     stall = _stall_with_artisan_or_404(stall_id)
     return render_template(
@@ -352,6 +333,7 @@ def stall_slip(stall_id: int):
 
 
 @bp.route("/stalls/<int:stall_id>/reissue", methods=["GET", "POST"])
+@access.roles_required(*access.CHAMBER)
 def reissue(stall_id: int):
     """A lost badge or slip: new keys; the old ones stop working at once."""
     stall = _stall_with_artisan_or_404(stall_id)

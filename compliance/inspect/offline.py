@@ -21,7 +21,7 @@ from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import STATIC, static_version
+from .. import STATIC, access, static_version
 from ..labels import CATEGORIES, CRAFTS, MISSING, RESULTS, VERDICTS
 from ..site import static_url
 
@@ -145,6 +145,7 @@ def _worker_source() -> str:
     return (STATIC / "sw.js").read_text(encoding="utf-8")
 
 
+@access.public
 def service_worker():
     """``/sw.js``: our service worker, told the current (versioned) names of what to keep."""
     files = [static_url(name) for name in SHELL_FILES if static_version(name) != "0"]

@@ -23,9 +23,7 @@ from sqlalchemy.orm import joinedload
 from .. import access, checklist_store, inspections, scoring
 from ..extensions import db, htmx
 from ..models import (
-    ADMIN,
     DRAFT,
-    INSPECTOR,
     OPEN,
     SUBMITTED,
     Artisan,
@@ -44,18 +42,6 @@ from . import offline as offline_views
 SEARCH_LIMIT = 30
 
 
-@bp.before_request
-def _inspectors_only():
-    """Photos are shared with coordinators; the walk itself is for inspectors (and admins)."""
-    if request.blueprint == "inspect.api":
-        return None  # the sync API answers in JSON, its own way (inspect/api.py)
-    if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()
-    if request.endpoint != "inspect.photo" and current_user.role not in (INSPECTOR, ADMIN):
-        abort(403)
-    return None
-
-
 def _storage():
     return storage_from_config(current_app.config["UPLOAD_DIR"])
 
@@ -70,6 +56,7 @@ def _translate(error) -> str:
 
 
 @bp.get("/")
+@access.roles_required(*access.FIELD)
 def home():
     """Find a stall: by stall code, artisan name (Arabic or Latin) or card number."""
     query = request.args.get("q", "").strip()[:100]
@@ -116,6 +103,7 @@ def _search(query: str) -> list[Stall]:
 
 
 @bp.get("/stalls/<int:stall_id>")
+@access.roles_required(*access.FIELD)
 def stall(stall_id: int):
     stall = access.stall_or_404(current_user, stall_id)
     actions = db.session.scalars(
@@ -148,6 +136,7 @@ def _current_checklist():
 
 
 @bp.post("/stalls/<int:stall_id>/start")
+@access.roles_required(*access.FIELD)
 def start(stall_id: int):
     stall = access.stall_or_404(current_user, stall_id)
     try:
@@ -163,16 +152,10 @@ def start(stall_id: int):
 
 
 @bp.get("/offline")
+@access.roles_required(*access.FIELD)
 def offline():
     """The app shell the service worker keeps: offline.js draws the views in it."""
     return render_template("inspect/offline.html", **offline_views.shell_context())
-
-
-def _own_inspection(inspection_id: str) -> Inspection:
-    inspection = access.inspection_or_404(current_user, inspection_id)
-    if inspection.inspector_id != current_user.id and inspection.status == DRAFT:
-        abort(404)  # another inspector's draft is theirs alone
-    return inspection
 
 
 def _item_or_404(inspection: Inspection, item_key: str):
@@ -206,12 +189,13 @@ def _checklist_page(inspection: Inspection, *, missing=(), errors=None, status: 
 
 
 @bp.get("/inspections/<inspection_id>")
+@access.roles_required(*access.FIELD)
 def checklist(inspection_id: str):
     if db.session.get(Inspection, inspection_id) is None and _is_uuid(inspection_id):
         # Perhaps started on the phone without network and not sent yet: the shell lets the
         # phone show it from what it keeps (still a 404 for anything else).
         return render_template("inspect/offline.html", **offline_views.shell_context()), 404
-    inspection = _own_inspection(inspection_id)
+    inspection = access.inspection_or_404(current_user, inspection_id)
     if inspection.status == SUBMITTED:
         return redirect(url_for("inspect.result", inspection_id=inspection.id))
     return _checklist_page(inspection)
@@ -247,9 +231,10 @@ def _item_fragment(
 
 
 @bp.post("/inspections/<inspection_id>/items/<item_key>")
+@access.roles_required(*access.FIELD)
 def answer(inspection_id: str, item_key: str):
     """Autosave one answer (htmx), or save it from a plain form and come back."""
-    inspection = _own_inspection(inspection_id)
+    inspection = access.inspection_or_404(current_user, inspection_id)
     _item_or_404(inspection, item_key)
     error = None
     try:
@@ -271,8 +256,9 @@ def answer(inspection_id: str, item_key: str):
 
 
 @bp.post("/inspections/<inspection_id>/items/<item_key>/photos")
+@access.roles_required(*access.FIELD)
 def add_photo(inspection_id: str, item_key: str):
-    inspection = _own_inspection(inspection_id)
+    inspection = access.inspection_or_404(current_user, inspection_id)
     _item_or_404(inspection, item_key)
     upload = request.files.get(f"p-{item_key}")
     error = None
@@ -305,10 +291,11 @@ def _attach(inspection: Inspection, item_key: str, upload) -> Photo:
 
 
 @bp.post("/inspections/<inspection_id>/photos/<int:photo_id>/remove")
+@access.roles_required(*access.FIELD)
 def remove_photo(inspection_id: str, photo_id: int):
-    inspection = _own_inspection(inspection_id)
-    photo = db.session.get(Photo, photo_id)
-    if photo is None or photo.inspection_id != inspection.id:
+    inspection = access.inspection_or_404(current_user, inspection_id)
+    photo = access.photo_or_404(current_user, photo_id)
+    if photo.inspection_id != inspection.id:
         abort(404)
     item_key = photo.item_key
     try:
@@ -323,8 +310,9 @@ def remove_photo(inspection_id: str, photo_id: int):
 
 
 @bp.post("/inspections/<inspection_id>/submit")
+@access.roles_required(*access.FIELD)
 def submit(inspection_id: str):
-    inspection = _own_inspection(inspection_id)
+    inspection = access.inspection_or_404(current_user, inspection_id)
     checklist = inspections.checklist_of(inspection)
     carried: dict[str, tuple[str, str]] = {}
     for item in checklist.items():
@@ -368,6 +356,7 @@ def submit(inspection_id: str):
 
 
 @bp.get("/inspections/<inspection_id>/result")
+@access.roles_required(*access.FIELD)
 def result(inspection_id: str):
     inspection = access.inspection_or_404(current_user, inspection_id)
     if inspection.status != SUBMITTED:
@@ -395,14 +384,11 @@ def result(inspection_id: str):
 
 
 @bp.get("/photos/<int:photo_id>/<any(display, thumb):rendition>")
+# Photos are shared with coordinators; the walk itself is for inspectors (and admins).
+@access.roles_required(*access.STAFF)
 def photo(photo_id: int, rendition: str):
     """Serve a photo rendition to staff allowed to see the stall; never a public folder."""
-    photo = db.session.get(Photo, photo_id)
-    if photo is None:
-        abort(404)
-    inspection = access.inspection_or_404(current_user, photo.inspection_id)
-    if inspection.status == DRAFT and inspection.inspector_id != current_user.id:
-        abort(404)
+    photo = access.photo_or_404(current_user, photo_id)
     try:
         stream = _storage().open(photo_key(photo.sha256, rendition))
     except KeyError:
