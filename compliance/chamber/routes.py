@@ -1,7 +1,8 @@
 """Chamber views: thin wrappers around ``figures``, ``follow_up`` and ``exports``.
 
-Coordinators see their own region only: every view loads what it shows through a scope checked
-against ``access.region_scope``, so another region's id gives 404. Admins see the country.
+Coordinators see their own region only: every view declares its rule and loads what a URL names
+through the loaders of ``compliance.access``, so another region's id gives 404. Admins see the
+country.
 Filters ride in the query string; an htmx request (not boosted, not a history restore) gets
 just the fragment that changed, any other request the whole page that includes it.
 """
