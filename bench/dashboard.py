@@ -186,6 +186,7 @@ def fill(rng: random.Random) -> None:
                 venues.append(
                     dict(
                         id=vid,
+                        code=f"V-{vid}",
                         province_id=pid,
                         kind=KINDS[v % len(KINDS)],
                         city=f"{seat}" if p == 0 else f"{seat} {p + 1}",

@@ -114,7 +114,49 @@ def create_user(username, name, role, region_code, language, password) -> None:
     click.echo(f"created {role} {username}")
 
 
+@click.group("register")
+def register_cli() -> None:
+    """The artisans' register (stall allocations) from a chamber's file."""
+
+
+@register_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--region", "region_code", required=True, help="Region code (MA-01..MA-12).")
+@click.option("--dry-run", is_flag=True, help="Check and summarise; store nothing.")
+def import_register(path: str, region_code: str, dry_run: bool) -> None:
+    """Import a CSV or XLSX register file; exits 1 when any row is refused."""
+    from flask_babel import force_locale
+
+    from .admin import importing
+    from .register import RegisterImport
+
+    region = db.session.scalar(select(Region).where(Region.code == region_code))
+    if region is None:
+        raise click.ClickException(f"unknown region {region_code!r}")
+    data = Path(path).read_bytes()
+    with force_locale("en"):
+        job = RegisterImport(db.session, data, importing.vocabulary(), region.id)
+        for _step in job.preview():
+            pass
+        summary = job.summary.as_dict()
+        for line in importing.summary_lines(summary):
+            click.echo(line)
+        if not job.summary.storable:
+            db.session.rollback()
+            raise SystemExit(1)
+        if dry_run:
+            click.echo("dry run: nothing stored")
+            return
+        for _step in job.apply("cli", None):
+            pass
+        audit("cli", "register.import", "file", Path(path).name,
+              after={"artisans": summary["artisans"], "stalls": summary["stalls"]})  # fmt: skip
+        db.session.commit()
+        click.echo("stored")
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(register_cli)
     app.cli.add_command(checklist_cli)
     app.cli.add_command(reference_cli)
     app.cli.add_command(seed)

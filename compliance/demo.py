@@ -57,6 +57,7 @@ from .models import (
 )
 from .search import artisan_search_text
 from .storage import Storage, photo_key, storage_from_config
+from .venues import next_code
 
 DEMO_PASSWORD = "soukcheck-demo"
 SEED = "soukcheck-demo-2025"
@@ -399,6 +400,7 @@ def _venues(provinces: dict[str, Province], tally: Tally) -> list[tuple[VenueSpe
         if venue is None:
             venue = Venue(
                 province=provinces[spec.province], kind=spec.kind, city=spec.city,
+                code=next_code(db.session, spec.city, spec.kind),
                 name_fr=spec.name_fr, name_ar=spec.name_ar, name_en=spec.name_en,
             )  # fmt: skip
             db.session.add(venue)

@@ -61,3 +61,69 @@ TEMPLATE_GLOBALS = {
     "craft_label": lambda code: label(CRAFTS, code),
     "role_label": lambda code: label(ROLES, code),
 }
+
+# The register import (compliance/register.py): columns, refused rows and files.
+REGISTER_COLUMNS = {
+    "card_number": _l("Card number (NIA)"),
+    "name_ar": _l("Name in Arabic"),
+    "name_latin": _l("Name in Latin letters"),
+    "craft": _l("Craft"),
+    "category": _l("Category"),
+    "phone": _l("Phone"),
+    "venue": _l("Venue code"),
+    "stall_code": _l("Stall code"),
+    "location": _l("Location"),
+}
+ROW_PROBLEMS = {
+    "missing": _l("This value is required."),
+    "too_long": _l("Too long: at most %(max)s characters."),
+    "card_number_invalid": _l(
+        "“%(value)s” is not a card number (letters, digits, “-”, “/” or “.”, 3 to 32)."
+    ),
+    "name_ar_not_arabic": _l("“%(value)s” is not written in Arabic letters."),
+    "name_latin_not_latin": _l("“%(value)s” is not written in Latin letters."),
+    "craft_unknown": _l("Unknown craft “%(value)s”: choose one from the template's list."),
+    "category_unknown": _l("Unknown category “%(value)s”: choose one from the template's list."),
+    "phone_invalid": _l("“%(value)s” is not a Moroccan phone number (10 digits, 05 to 08)."),
+    "venue_unknown": _l("No venue has the code “%(value)s”."),
+    "venue_other_region": _l("The venue “%(value)s” belongs to another region."),
+    "stall_code_invalid": _l("“%(value)s” is not a stall code (letters, digits and “-”)."),
+    "stall_other_region": _l("The stall “%(value)s” belongs to another region."),
+    "stall_repeated": _l("The stall “%(value)s” is already on row %(row)s."),
+    "card_number_conflict": _l(
+        "The card number “%(value)s” is on row %(row)s with other details (name, craft…)."
+    ),
+}
+FILE_PROBLEMS = {
+    "encoding": _l(
+        "This file is not in UTF-8. In Excel, save it as “CSV UTF-8” (or send the XLSX file) "
+        "and try again."
+    ),
+    "unreadable": _l("This file cannot be read as a spreadsheet. Send a CSV or XLSX file."),
+    "empty": _l("This file has no row to import."),
+    "missing_columns": _l("Columns missing from the first row: %(columns)s."),
+    "duplicate_column": _l("The column “%(column)s” appears twice in the first row."),
+}
+IMPORT_PHASES = {
+    "reading": _l("Reading the rows"),
+    "checking": _l("Comparing with the register"),
+    "storing": _l("Storing"),
+}
+PASSWORD_PROBLEMS = {
+    "too_short": _l("At least 10 characters: a few words make a good password."),
+    "common": _l("This password is among the most common ones: choose another."),
+    "username": _l("The password must not contain the username."),
+    "repetitive": _l("Too few different characters: choose another."),
+}
+STALL_PROBLEMS = {
+    "same_stall": _l("The artisan is already at this stall."),
+    "stall_closed": _l("The stall %(code)s is closed: open it again first."),
+    "stall_taken": _l("The stall %(code)s has another artisan: free it first."),
+    "stall_unknown": _l("No stall of your region has the code %(code)s."),
+}
+UPLOAD_STATES = {
+    "uploaded": _l("being checked"),
+    "previewed": _l("checked, waiting for your confirmation"),
+    "refused": _l("refused, nothing stored"),
+    "committed": _l("stored"),
+}

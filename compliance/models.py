@@ -97,6 +97,8 @@ class Venue(Localized, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     province_id: Mapped[int] = mapped_column(ForeignKey("province.id"), index=True)
+    # Short code shown on the venue's page and used in the register files (``RBT-FZ1``).
+    code: Mapped[str] = mapped_column(String(20), unique=True)
     kind: Mapped[str] = mapped_column(String(20))
     city: Mapped[str] = mapped_column(String(60))
     name_ar: Mapped[str] = mapped_column(String(200))
@@ -135,7 +137,11 @@ class Stall(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     venue_id: Mapped[int] = mapped_column(ForeignKey("venue.id"), index=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)  # printed on the stand
-    location: Mapped[str] = mapped_column(String(120), default="")
+    location: Mapped[str] = mapped_column(String(120), default="")  # in Latin letters (French)
+    location_ar: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    # A closed stall leaves the inspectors' lists and the phones' offline copy; its
+    # inspections and corrective actions stay.
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     artisan_id: Mapped[int | None] = mapped_column(ForeignKey("artisan.id"), index=True)
     # Denormalised "current compliance": the latest submitted inspection. Kept without a
     # foreign key so stall and inspection don't reference each other in a cycle.
@@ -363,6 +369,47 @@ class FixReport(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     corrective_action: Mapped[CorrectiveAction] = relationship()
+
+
+class RegisterUpload(db.Model):
+    """A register file between its preview and its confirmation (compliance/register.py).
+
+    The file's bytes are kept here, not in the session cookie, so every app server sees them;
+    they are dropped once the file is stored. ``state`` moves previewed -> committed once only:
+    a second confirm (a double click) finds it committed and stores nothing.
+    """
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))
+    filename: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes | None] = mapped_column(db.LargeBinary)
+    state: Mapped[str] = mapped_column(String(12), default="uploaded")
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    committed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    region: Mapped[Region | None] = relationship()
+
+
+class Invitation(db.Model):
+    """A one-time link where a new account's owner sets a password (compliance/accounts.py).
+
+    Only the SHA-256 of the token is stored: the link is shown once, to whoever invited.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
 
 
 class AuditEvent(db.Model):

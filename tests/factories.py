@@ -54,6 +54,7 @@ def province(region_row: Region | None = None, code: str | None = None) -> Provi
 def venue(region: Region | None = None, kind: str = "fan_zone", city: str = "Rabat") -> Venue:
     n = next(_seq)
     row = Venue(
+        code=f"TST-{n}",
         province=province(region),
         kind=kind,
         city=city,

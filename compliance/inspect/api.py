@@ -102,6 +102,7 @@ def bundle():
     version = checklist_store.current(current_app.config["CHECKLIST_KEY"])
     stalls = db.session.scalars(
         access.scope_stalls(select(Stall), current_user)
+        .where(Stall.closed_at.is_(None))  # closed stalls leave the inspectors' lists
         .options(
             joinedload(Stall.artisan),
             joinedload(Stall.venue),

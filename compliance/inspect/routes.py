@@ -65,6 +65,7 @@ def home():
         return render_template("inspect/_results.html", stalls=stalls, query=query)
     followups = db.session.scalars(
         access.scope_stalls(select(Stall), current_user)
+        .where(Stall.closed_at.is_(None))  # closed stalls leave the inspectors' lists
         .where(Stall.followup_requested_at.is_not(None))
         .options(joinedload(Stall.artisan), joinedload(Stall.venue))
         .order_by(Stall.followup_requested_at)
@@ -87,6 +88,7 @@ def _search(query: str) -> list[Stall]:
     code = query.upper()
     statement = (
         access.scope_stalls(select(Stall), current_user)
+        .where(Stall.closed_at.is_(None))  # closed stalls leave the inspectors' lists
         .outerjoin(Artisan, Stall.artisan_id == Artisan.id)
         .where(
             or_(
