@@ -46,6 +46,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
 
     from . import (
         access,
+        admin,
         artisan,
         auth,
         chamber,
@@ -61,6 +62,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.register_blueprint(chamber.bp, url_prefix="/chamber")
     app.register_blueprint(artisan.bp, url_prefix="/a")
     app.register_blueprint(coordination.bp, url_prefix="/coordination")
+    app.register_blueprint(admin.bp, url_prefix="/admin")
     cli.init_app(app)
     site.init_app(app)
     # Static files (ours and any blueprint's) are public: the CSS and icons of the login page.

@@ -40,6 +40,7 @@ from .models import (
     Photo,
     Province,
     Region,
+    RegisterUpload,
     Stall,
     User,
     Venue,
@@ -315,3 +316,33 @@ def region_or_404(principal: Principal, code: str) -> Region:
     if region is None or not _in_region(user, region.id):
         abort(404)
     return region
+
+
+# --- set-up (compliance/admin/): register files and accounts --------------------------------
+
+# Who manages whom: admins every staff account, coordinators the inspectors of their region.
+MANAGES = {ADMIN: (ADMIN, COORDINATOR, INSPECTOR), COORDINATOR: (INSPECTOR,)}
+
+
+def managed_roles(user: User) -> tuple[str, ...]:
+    return MANAGES.get(user.role, ())
+
+
+def upload_or_404(principal: Principal, upload_id: str) -> RegisterUpload:
+    """A register file waiting for (or past) its confirmation: its region's chamber's."""
+    user = _staff_only(principal)
+    upload = db.session.get(RegisterUpload, upload_id[:36])
+    if upload is None or upload.region_id is None or not _in_region(user, upload.region_id):
+        abort(404)
+    return upload
+
+
+def account_or_404(principal: Principal, account_id: int) -> User:
+    """An account the user manages (see :data:`MANAGES`), in their region."""
+    user = _staff_only(principal)
+    account = _get(User, account_id)
+    if account is None or account.role not in managed_roles(user):
+        abort(404)
+    if region_scope(user) is not None and account.region_id != region_scope(user):
+        abort(404)
+    return account

@@ -127,3 +127,12 @@ UPLOAD_STATES = {
     "refused": _l("refused, nothing stored"),
     "committed": _l("stored"),
 }
+ACCOUNT_PROBLEMS = {
+    "invitation_unknown": _l("This invitation link is not known. Check that it was copied whole."),
+    "invitation_used": _l("This invitation link was already used: the password is set. Log in."),
+    "invitation_revoked": _l("This invitation link was cancelled."),
+    "invitation_expired": _l("This invitation link has expired (it was valid 72 hours)."),
+    "password_weak": _l("Choose a stronger password."),
+    "wrong_password": _l("The current password is wrong."),
+    "last_admin": _l("This is the last active administrator: make another one first."),
+}

@@ -29,9 +29,9 @@ STALL_CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9./_-]{0,31}$")
 class VenueError(Exception):
     """A change the rules refuse; ``code`` names the message shown (see admin/routes.py)."""
 
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
+    def __init__(self, problem: str, **params: object) -> None:
+        super().__init__(problem)
+        self.code = problem
         self.params = params
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from compliance import access
 from compliance.artisan import contests, credentials
 from compliance.extensions import db
-from compliance.models import CorrectiveAction, Photo
+from compliance.models import CorrectiveAction, Photo, RegisterUpload
 from compliance.photos import process
 
 from . import factories, imagefactory
@@ -39,6 +39,7 @@ FIXED_PARTS = {
     "item_key": "clean",
     "dataset": "stalls",
     "fmt": "csv",
+    "token": "no-such-invitation",  # public: any token gets its page (410 when unknown)
 }
 # Views that load the caller's own inspection (``access.draft_or_404``): the phone's status
 # and photo uploads. Even an admin gets 404 for another inspector's.
@@ -135,6 +136,10 @@ def _world(checklist_version) -> tuple[dict[str, dict[str, object]], list[Princi
         reported = contests.report_fix(
             stall.artisan, prices, process(imagefactory.jpeg(210, 100)), storage(), "Done"
         )
+        # A register file already stored (confirming it again only shows the result).
+        upload = RegisterUpload(region_id=region.id, user_id=coordinator.id, filename="r.csv",
+                                sha256="0" * 64, state="committed")  # fmt: skip
+        db.session.add(upload)
         badge = credentials.ensure_badge(stall.artisan, secret())
         slip = credentials.ensure_slip(stall.artisan, secret())
         db.session.commit()
@@ -152,6 +157,8 @@ def _world(checklist_version) -> tuple[dict[str, dict[str, object]], list[Princi
             "badge_code": badge,
             "private_code": slip.private_code,
             "inspector_id": inspector.id,
+            "account_id": inspector.id,
+            "upload_id": upload.id,
         }
         principals += [
             Principal(f"inspector {code}", "staff", inspector, "inspector", code),

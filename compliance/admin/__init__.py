@@ -7,3 +7,5 @@ object from another region gives 404 (compliance/access.py).
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
+
+from . import routes  # noqa: E402, F401

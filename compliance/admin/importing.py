@@ -123,8 +123,13 @@ def save_upload(data: bytes, filename: str, user_id: int, region_id: int | None)
     return upload
 
 
-def run_preview(upload: RegisterUpload) -> Iterator[register.Step]:
-    """Check the uploaded file and keep its summary on the upload (committed)."""
+def run_preview(upload_id: str) -> Iterator[register.Step]:
+    """Check the uploaded file and keep its summary on the upload (committed).
+
+    Takes the upload's id, not the row: the pages run this while their response is written,
+    after the request's own database session is closed.
+    """
+    upload = db.session.get(RegisterUpload, upload_id)
     job = register.RegisterImport(db.session, upload.data or b"", vocabulary(), upload.region_id)
     yield from job.preview()
     upload.summary = job.summary.as_dict()
@@ -132,7 +137,7 @@ def run_preview(upload: RegisterUpload) -> Iterator[register.Step]:
     db.session.commit()
 
 
-def run_commit(upload: RegisterUpload, actor: str, actor_id: int | None) -> Iterator[register.Step]:
+def run_commit(upload_id: str, actor: str, actor_id: int | None) -> Iterator[register.Step]:
     """Store a previewed file once: a second confirmation (a double click) stores nothing.
 
     The upload is claimed by moving it from previewed to committed in the same transaction as
@@ -140,6 +145,7 @@ def run_commit(upload: RegisterUpload, actor: str, actor_id: int | None) -> Iter
     claim. The file is checked again, against the register as it is now; if it no longer
     passes, nothing is stored and the new summary says why.
     """
+    upload = db.session.get(RegisterUpload, upload_id)
     try:
         claimed = db.session.execute(
             update(RegisterUpload)
