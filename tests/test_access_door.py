@@ -8,7 +8,6 @@ route is checked the day it is added.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import pytest
@@ -16,31 +15,18 @@ from flask import Flask
 from sqlalchemy import select
 
 from compliance import access
-from compliance.artisan import contests, credentials
 from compliance.extensions import db
-from compliance.models import CorrectiveAction, Photo, RegisterUpload
-from compliance.photos import process
+from compliance.models import Photo
 
-from . import factories, imagefactory
+from . import access_world, factories, imagefactory
 from .test_artisan_helpers import (
     fresh_limits,  # noqa: F401
     inspect,
-    secret,
-    storage,
     tiny_checklist,
 )
 
 pytestmark = pytest.mark.usefixtures("fresh_limits")
 
-REGIONS = ("MA-04", "MA-07")
-# URL parts that name no object, so carry no scope, and the value each gets.
-FIXED_PARTS = {
-    "rendition": "thumb",
-    "item_key": "clean",
-    "dataset": "stalls",
-    "fmt": "csv",
-    "token": "no-such-invitation",  # public: any token gets its page (410 when unknown)
-}
 # Views that load the caller's own inspection (``access.draft_or_404``): the phone's status
 # and photo uploads. Even an admin gets 404 for another inspector's.
 OWN_INSPECTION = {"inspect.api.inspection_status", "inspect.api.put_photo"}
@@ -91,117 +77,6 @@ def test_rules_are_what_each_audience_needs(app):
 # --- the table: every route x every principal x objects of two regions --------------------------
 
 
-@dataclass
-class Principal:
-    name: str
-    kind: str  # anonymous, staff or artisan
-    row: object = None
-    role: str | None = None
-    region: str | None = None  # None: national (admin)
-
-
-def _world(checklist_version) -> tuple[dict[str, dict[str, object]], list[Principal]]:
-    """Per region: a stall with its artisan, a failed inspection with a photo, a corrective
-    action, a contest and a fix report (both with photos), the badge and slip codes."""
-    version = tiny_checklist()
-    objects: dict[str, dict[str, object]] = {}
-    principals = [Principal("anonymous", "anonymous"), Principal("admin", "staff", None, "admin")]
-    principals[1].row = factories.user("admin")
-    for code in REGIONS:
-        region = factories.region(code)
-        inspector = factories.user("inspector", region=region)
-        coordinator = factories.user("coordinator", region=region)
-        stall = factories.stall(region=region)
-        inspection = inspect(
-            stall,
-            inspector,
-            version,
-            {"welcome": "pass", "prices": "fail", "clean": "fail"},
-            photos={"clean": imagefactory.jpeg(320, 240)},
-        )
-        photo = db.session.scalar(select(Photo).where(Photo.inspection_id == inspection.id))
-        prices = db.session.scalar(
-            select(CorrectiveAction).where(
-                CorrectiveAction.stall_id == stall.id, CorrectiveAction.item_key == "prices"
-            )
-        )
-        filed = contests.file_contest(
-            stall.artisan,
-            inspection,
-            "clean",
-            "It was clean",
-            process(imagefactory.jpeg(200, 100)),
-            storage(),
-        )
-        reported = contests.report_fix(
-            stall.artisan, prices, process(imagefactory.jpeg(210, 100)), storage(), "Done"
-        )
-        # A register file already stored (confirming it again only shows the result).
-        upload = RegisterUpload(region_id=region.id, user_id=coordinator.id, filename="r.csv",
-                                sha256="0" * 64, state="committed")  # fmt: skip
-        db.session.add(upload)
-        badge = credentials.ensure_badge(stall.artisan, secret())
-        slip = credentials.ensure_slip(stall.artisan, secret())
-        db.session.commit()
-        objects[code] = {
-            "region_code": code,
-            "province_id": stall.venue.province_id,
-            "venue_id": stall.venue_id,
-            "stall_id": stall.id,
-            "inspection_id": inspection.id,
-            "photo_id": photo.id,
-            "sha256": photo.sha256,
-            "action_id": prices.id,
-            "contest_id": filed.contest.id,
-            "report_id": reported.report.id,
-            "badge_code": badge,
-            "private_code": slip.private_code,
-            "inspector_id": inspector.id,
-            "account_id": inspector.id,
-            "upload_id": upload.id,
-        }
-        principals += [
-            Principal(f"inspector {code}", "staff", inspector, "inspector", code),
-            Principal(f"coordinator {code}", "staff", coordinator, "coordinator", code),
-            Principal(f"artisan {code}", "artisan", stall.artisan, None, code),
-        ]
-    return objects, principals
-
-
-def _url_args(app, rule, objects: dict[str, object]) -> dict[str, object]:
-    args = {}
-    for name in rule.arguments:
-        if name in FIXED_PARTS:
-            args[name] = FIXED_PARTS[name]
-        elif name == "code":
-            args[name] = {
-                "chamber.region": objects["region_code"],
-                "artisan.badge": objects["badge_code"],
-                "artisan.private_link": objects["private_code"],
-            }[rule.endpoint]
-        elif name == "filename":
-            args[name] = "chamber.css" if rule.endpoint == "chamber.static" else "app.css"
-        else:
-            args[name] = objects[name]
-    return args
-
-
-def _scoped(rule) -> bool:
-    return any(name not in FIXED_PARTS and name != "filename" for name in rule.arguments)
-
-
-def _client(app, principal: Principal):
-    client = app.test_client()
-    with client.session_transaction() as session:
-        if principal.kind == "staff":
-            session["_user_id"] = str(principal.row.id)
-            session["_fresh"] = True
-        elif principal.kind == "artisan":
-            session[access.ARTISAN_SESSION_ID] = principal.row.id
-            session[access.ARTISAN_SESSION_VERSION] = principal.row.private_version
-    return client
-
-
 def _expected(rule_decl: access.AccessRule, endpoint: str, scoped: bool, region: str, who, owner):
     """ "allowed", "login" (redirect to the staff login), "artisan-login", 401, 403 or 404."""
     if rule_decl.kind == access.PUBLIC:
@@ -241,16 +116,18 @@ def _send(client, method: str, url: str):
 
 
 def test_every_route_answers_every_principal_as_its_rule_says(app, checklist_version):
-    objects, principals = _world(checklist_version)
+    objects, principals = access_world.build()
     cases = []
     for rule in app.url_map.iter_rules():
         declared = access.rule_of(app.view_functions[rule.endpoint])
         methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
         # GETs first: an allowed POST may change what a later GET finds.
         for method in sorted(methods, key=lambda m: m != "GET"):
-            for code in REGIONS if _scoped(rule) else REGIONS[:1]:
+            for code in (
+                access_world.REGIONS if access_world.scoped(rule) else access_world.REGIONS[:1]
+            ):
                 with app.test_request_context():
-                    url = app.url_for(rule.endpoint, **_url_args(app, rule, objects[code]))
+                    url = app.url_for(rule.endpoint, **access_world.url_args(rule, objects[code]))
                 cases.append((method, rule, declared, code, url))
     cases.sort(key=lambda case: case[0] != "GET")
     assert len(cases) > 60
@@ -259,9 +136,14 @@ def test_every_route_answers_every_principal_as_its_rule_says(app, checklist_ver
     for method, rule, declared, code, url in cases:
         for who in principals:
             expected = _expected(
-                declared, rule.endpoint, _scoped(rule), code, who, objects[code]["inspector_id"]
+                declared,
+                rule.endpoint,
+                access_world.scoped(rule),
+                code,
+                who,
+                objects[code]["inspector_id"],
             )
-            response = _send(_client(app, who), method, url)
+            response = _send(access_world.client_of(app, who), method, url)
             got = _outcome(response)
             if expected == "allowed" and rule.endpoint in SEND_TO_LOGIN:
                 got = "allowed" if got in ("login", "artisan-login") else got
@@ -298,13 +180,15 @@ def test_a_draft_is_its_inspectors_alone(app, region, checklist_version):
         ("GET", f"/inspect/api/inspections/{draft.id}"),
     ]
     for who in (colleague, admin):
-        client = _client(app, Principal("x", "staff", who, who.role))
+        client = access_world.client_of(app, access_world.Principal("x", "staff", who, who.role))
         for method, url in urls:
             assert client.open(url, method=method).status_code == 404, (who.role, url)
-    chamber = _client(app, Principal("x", "staff", coordinator, "coordinator"))
+    chamber = access_world.client_of(
+        app, access_world.Principal("x", "staff", coordinator, "coordinator")
+    )
     assert chamber.get(f"/chamber/inspections/{draft.id}").status_code == 404
     assert chamber.get(f"/inspect/photos/{photo.id}/thumb").status_code == 404
-    owner = _client(app, Principal("x", "staff", mine, "inspector"))
+    owner = access_world.client_of(app, access_world.Principal("x", "staff", mine, "inspector"))
     assert owner.get(f"/inspect/inspections/{draft.id}").status_code == 200
     assert owner.get(f"/inspect/photos/{photo.id}/thumb").status_code == 200
     assert owner.get(f"/inspect/api/inspections/{draft.id}").status_code == 200

@@ -132,6 +132,10 @@ def test_artisan_contests_and_sees_the_recomputed_result(
 
     # Badge print page for the venue, on the coordinator's phone.
     staff.goto(f"{live_server}/coordination/venues/{stall.venue_id}/badges")
+    assert staff.locator("article.cut").count() == 0  # never issued: offered, not printed
+    shot(staff, "badges-to-issue-ar")
+    with staff.expect_navigation():
+        staff.locator("form[action$='/badges'] button[type=submit]").click()
     assert staff.locator("article.cut").count() == 1
     assert staff.locator("article.cut svg.qr").count() == 1
     shot(staff, "badges-print-ar")

@@ -117,6 +117,7 @@ def test_long_names_are_wrapped_not_lost():
 
 
 def test_badge_files_are_served_and_not_cached(as_coordinator, stall):
+    as_coordinator.post(f"/coordination/stalls/{stall.id}/badge")
     svg = as_coordinator.get(f"/coordination/stalls/{stall.id}/badge.svg")
     assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
     assert "no-store" in svg.headers["Cache-Control"]
@@ -124,9 +125,11 @@ def test_badge_files_are_served_and_not_cached(as_coordinator, stall):
     assert png.status_code == 200 and png.data[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_printing_issues_the_badge(as_coordinator, stall):
+def test_issuing_the_badge(as_coordinator, stall):
     assert stall.artisan.badge_code_hash is None
     as_coordinator.get(f"/coordination/stalls/{stall.id}/badge.svg")
+    assert db.session.get(Artisan, stall.artisan.id).badge_code_hash is None  # GET writes nothing
+    as_coordinator.post(f"/coordination/stalls/{stall.id}/badge")
     artisan = db.session.get(Artisan, stall.artisan.id)
     db.session.refresh(artisan)
     code = keys.badge_code(secret(), artisan.id, artisan.badge_version)
@@ -138,6 +141,7 @@ def test_venue_print_page_has_eight_badges_per_a4_sheet(as_coordinator, region):
     venue = factories.venue(region)
     stalls = [factories.stall(venue_row=venue) for _ in range(9)]
     factories.stall(region=region)  # another venue: not printed here
+    as_coordinator.post(f"/coordination/venues/{venue.id}/badges")
     response = as_coordinator.get(f"/coordination/venues/{venue.id}/badges")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -151,11 +155,14 @@ def test_venue_print_page_has_eight_badges_per_a4_sheet(as_coordinator, region):
 
 
 def test_print_pages_have_no_inline_style_or_script(as_coordinator, stall):
-    for url in (
-        f"/coordination/venues/{stall.venue_id}/badges",
-        f"/coordination/venues/{stall.venue_id}/slips",
-    ):
-        html = as_coordinator.get(url).get_data(as_text=True)
+    badges_url = f"/coordination/venues/{stall.venue_id}/badges"
+    slips_url = f"/coordination/venues/{stall.venue_id}/slips"
+    pages = [as_coordinator.get(badges_url), as_coordinator.get(slips_url)]
+    as_coordinator.post(badges_url)
+    pages += [as_coordinator.get(badges_url), as_coordinator.post(slips_url)]
+    pages.append(as_coordinator.get(slips_url))
+    for page in pages:
+        html = page.get_data(as_text=True)
         assert " style=" not in html and "<style" not in html
         assert not re.search(r"<script(?![^>]*\bsrc=)", html)
 
@@ -163,7 +170,7 @@ def test_print_pages_have_no_inline_style_or_script(as_coordinator, stall):
 def test_slips_carry_card_number_and_pin(as_coordinator, region):
     venue = factories.venue(region)
     stalls = [factories.stall(venue_row=venue) for _ in range(7)]
-    html = as_coordinator.get(f"/coordination/venues/{venue.id}/slips").get_data(as_text=True)
+    html = as_coordinator.post(f"/coordination/venues/{venue.id}/slips").get_data(as_text=True)
     assert html.count('<section class="sheet slips"') == 2
     for stall in stalls:
         artisan = db.session.get(Artisan, stall.artisan.id)
@@ -176,5 +183,5 @@ def test_one_slip_per_artisan_even_with_two_stalls(as_coordinator, region):
     artisan = factories.artisan()
     factories.stall(venue_row=venue, artisan_row=artisan)
     factories.stall(venue_row=venue, artisan_row=artisan)
-    html = as_coordinator.get(f"/coordination/venues/{venue.id}/slips").get_data(as_text=True)
+    html = as_coordinator.post(f"/coordination/venues/{venue.id}/slips").get_data(as_text=True)
     assert html.count('<article class="cut slip">') == 1

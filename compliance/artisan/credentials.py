@@ -1,9 +1,13 @@
 """Issuing, checking and reissuing the artisan's keys (see ``keys.py`` for how they are made).
 
-A key exists in the world only once it is printed, so printing is what issues it: the print
-views call :func:`ensure_badge` / :func:`ensure_slip`, which store the hashes of the current
-keys (a no-op when they are already stored). Checking a key needs both its stored hash and its
-current derivation, so a bumped version or a rotated SECRET_KEY makes old keys fail at once.
+A key works once it is *issued*: its hash is stored. Issuing is a deliberate step, a POST by a
+coordinator (:func:`issue_badge` / :func:`issue_slip`, on record); looking at or printing what
+was issued is a read (:func:`issued_badge_code` / :func:`issued_slip_code`), which derives the
+code again and writes nothing. A slip's PIN is shown once, by the request that issued it; a
+slip printed later carries no PIN (a lost PIN is a new slip: :func:`reissue_slip`).
+
+Checking a key needs both its stored hash and its current derivation, so a bumped version or a
+rotated SECRET_KEY makes old keys fail at once.
 
 No Flask request here: the views pass ``SECRET_KEY`` in and commit.
 """
@@ -48,6 +52,55 @@ def ensure_slip(artisan: Artisan, secret: str) -> Slip:
         artisan.private_code_hash = digest
         artisan.pin_hash = generate_password_hash(pin)
     return Slip(private_code=code, pin=pin)
+
+
+def issued_badge_code(artisan: Artisan, secret: str) -> str | None:
+    """The current badge code if it was issued, else None. Reads only."""
+    code = keys.badge_code(secret, artisan.id, artisan.badge_version)
+    return code if artisan.badge_code_hash == keys.code_hash(code) else None
+
+
+def issued_slip_code(artisan: Artisan, secret: str) -> str | None:
+    """The current private-link code if the slip was issued, else None. Reads only."""
+    code = keys.private_code(secret, artisan.id, artisan.private_version)
+    issued = artisan.private_code_hash == keys.code_hash(code) and artisan.pin_hash
+    return code if issued else None
+
+
+def issue_badge(artisan: Artisan, secret: str, actor: User) -> bool:
+    """Issue the current badge if it was not yet, on record; True when it was issued now.
+
+    The caller commits."""
+    if issued_badge_code(artisan, secret) is not None:
+        return False
+    ensure_badge(artisan, secret)
+    audit(
+        f"user:{actor.id}",
+        "artisan.badge_issue",
+        "artisan",
+        artisan.id,
+        actor_id=actor.id,
+        after={"badge_version": artisan.badge_version},
+    )
+    return True
+
+
+def issue_slip(artisan: Artisan, secret: str, actor: User) -> Slip | None:
+    """Issue the current slip if it was not yet, on record: its link and PIN (the only time
+    the PIN is shown), or None when it was issued before. The caller commits."""
+    if issued_slip_code(artisan, secret) is not None:
+        return None
+    slip = ensure_slip(artisan, secret)
+    # The slip shows a PIN: who printed it, and when, is on record.
+    audit(
+        f"user:{actor.id}",
+        "artisan.slip_print",
+        "artisan",
+        artisan.id,
+        actor_id=actor.id,
+        after={"private_version": artisan.private_version},
+    )
+    return slip
 
 
 def by_badge_code(code: str | None, secret: str) -> Artisan | None:

@@ -1,7 +1,8 @@
 """What goes on printed badges and slips, in Arabic and French whatever the printer's language.
 
-Printing is what issues keys (see ``artisan/credentials.py``): building a badge stores its
-code's hash, building a slip stores the hashes of its link and PIN. The caller commits.
+Only what was issued is printed (see ``artisan/credentials.py``): building a badge or a slip
+reads; it never issues a key. A slip carries its PIN only when the caller has it, that is in
+the response of the POST that issued it.
 """
 
 from __future__ import annotations
@@ -46,11 +47,15 @@ def _craft(code: str, lang: str) -> str:
         return label(CRAFTS, code)
 
 
-def badge_for(stall: Stall, secret: str, labels: badges.BadgeLabels | None = None) -> badges.Badge:
-    """The badge of the artisan at ``stall`` (its code issued if it was not yet)."""
+def badge_for(
+    stall: Stall, secret: str, labels: badges.BadgeLabels | None = None
+) -> badges.Badge | None:
+    """The issued badge of the artisan at ``stall``, or None if it was never issued."""
     artisan = stall.artisan
     assert artisan is not None
-    code = credentials.ensure_badge(artisan, secret)
+    code = credentials.issued_badge_code(artisan, secret)
+    if code is None:
+        return None
     venue = stall.venue
     return badges.Badge(
         url=url_for("artisan.badge", code=code, _external=True),
@@ -70,21 +75,24 @@ def badge_for(stall: Stall, secret: str, labels: badges.BadgeLabels | None = Non
 class PrintedSlip:
     stall: Stall
     card_number: str
-    pin: str
+    pin: str | None  # only in the response that issued it
     link: str
     login_url: str
 
 
-def slip_for(stall: Stall, secret: str) -> PrintedSlip:
-    """The private slip of the artisan at ``stall`` (link and PIN issued if they were not yet)."""
+def slip_for(stall: Stall, secret: str, pin: str | None = None) -> PrintedSlip | None:
+    """The issued private slip of the artisan at ``stall`` (with ``pin`` when the caller just
+    issued it), or None if it was never issued."""
     artisan = stall.artisan
     assert artisan is not None
-    slip = credentials.ensure_slip(artisan, secret)
+    code = credentials.issued_slip_code(artisan, secret)
+    if code is None:
+        return None
     return PrintedSlip(
         stall=stall,
         card_number=artisan.nia,
-        pin=slip.pin,
-        link=url_for("artisan.private_link", code=slip.private_code, _external=True),
+        pin=pin,
+        link=url_for("artisan.private_link", code=code, _external=True),
         login_url=url_for("artisan.login", _external=True),
     )
 

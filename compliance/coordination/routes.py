@@ -13,6 +13,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import func, select
@@ -30,7 +31,6 @@ from ..models import (
     Province,
     Stall,
     Venue,
-    audit,
 )
 from . import bp, printing
 from .forms import DecisionForm
@@ -182,13 +182,26 @@ def fix_photo(report_id: int, rendition: str):
 
 
 # --- Venues: badges and slips ------------------------------------------------------------------
+#
+# Nothing changes on GET: the print pages and the PNG/SVG show what was issued, derived again
+# from SECRET_KEY (artisan/keys.py). Issuing is a POST, on record. A slip's PIN is shown once,
+# in the response of the POST that issued it, which is the page to print; a slip printed again
+# later has no PIN (a lost PIN is a new slip, see ``reissue``).
 
 
 @bp.get("/venues/<int:venue_id>")
 @access.roles_required(*access.CHAMBER)
 def venue(venue_id: int):
     row = access.venue_or_404(current_user, venue_id)
-    return render_template("artisan/coordination/venue.html", venue=row, stalls=_venue_stalls(row))
+    stalls = _venue_stalls(row)
+    return render_template(
+        "artisan/coordination/venue.html",
+        venue=row,
+        stalls=stalls,
+        badge_issued={s.id for s in stalls if credentials.issued_badge_code(s.artisan, _secret())},
+        slip_issued={s.id for s in stalls if credentials.issued_slip_code(s.artisan, _secret())},
+        form=EmptyForm(),
+    )
 
 
 def _name_sizes(artisan, arabic: float = 4.6, latin: float = 3.8) -> dict[str, str]:
@@ -199,11 +212,15 @@ def _name_sizes(artisan, arabic: float = 4.6, latin: float = 3.8) -> dict[str, s
     }
 
 
-def _badge_sheets(stalls: list[Stall]) -> list[list[dict]]:
+def _badge_cards(stalls: list[Stall]) -> tuple[list[list[dict]], list[Stall]]:
+    """Sheets of the issued badges, and the stalls whose badge was never issued."""
     labels = printing.badge_labels()
-    cards = []
+    cards, missing = [], []
     for stall in stalls:
         badge = printing.badge_for(stall, _secret(), labels)
+        if badge is None:
+            missing.append(stall)
+            continue
         cards.append(
             {
                 "stall": stall,
@@ -216,38 +233,76 @@ def _badge_sheets(stalls: list[Stall]) -> list[list[dict]]:
                 "qr": Markup(badges.qr_svg(badge.url, label=badge.name_latin)),
             }
         )
-    db.session.commit()  # the codes just printed are now issued
-    return [cards[i : i + BADGES_PER_SHEET] for i in range(0, len(cards), BADGES_PER_SHEET)]
+    return [
+        cards[i : i + BADGES_PER_SHEET] for i in range(0, len(cards), BADGES_PER_SHEET)
+    ], missing
+
+
+def _badges_page(venue: Venue, stalls: list[Stall], single: Stall | None = None):
+    sheets, missing = _badge_cards(stalls)
+    return render_template(
+        "artisan/coordination/badges.html",
+        venue=venue,
+        sheets=sheets,
+        missing=missing,
+        single=single,
+        form=EmptyForm(),
+    )
+
+
+def _issue_badges(stalls: list[Stall]) -> int:
+    issued = sum(credentials.issue_badge(s.artisan, _secret(), current_user) for s in stalls)
+    db.session.commit()
+    return issued
 
 
 @bp.get("/venues/<int:venue_id>/badges")
 @access.roles_required(*access.CHAMBER)
 def venue_badges(venue_id: int):
-    """An A4 print page of a venue's badges: 8 per sheet, with crop marks."""
+    """An A4 print page of a venue's issued badges: 8 per sheet, with crop marks."""
     row = access.venue_or_404(current_user, venue_id)
-    return render_template(
-        "artisan/coordination/badges.html", venue=row, sheets=_badge_sheets(_venue_stalls(row))
-    )
+    return _badges_page(row, _venue_stalls(row))
+
+
+@bp.post("/venues/<int:venue_id>/badges")
+@access.roles_required(*access.CHAMBER)
+def issue_venue_badges(venue_id: int):
+    """Issue the badges of the venue's artisans that were never issued, then print them all."""
+    row = access.venue_or_404(current_user, venue_id)
+    if EmptyForm().validate_on_submit():
+        issued = _issue_badges(_venue_stalls(row))
+        flash(ngettext("%(num)s badge issued.", "%(num)s badges issued.", issued), "success")
+    return redirect(url_for("coordination.venue_badges", venue_id=row.id))
 
 
 @bp.get("/stalls/<int:stall_id>/badge")
 @access.roles_required(*access.CHAMBER)
 def stall_badge(stall_id: int):
     stall = _stall_with_artisan_or_404(stall_id)
-    return render_template(
-        "artisan/coordination/badges.html",
-        venue=stall.venue,
-        sheets=_badge_sheets([stall]),
-        single=stall,
-    )
+    return _badges_page(stall.venue, [stall], single=stall)
+
+
+@bp.post("/stalls/<int:stall_id>/badge")
+@access.roles_required(*access.CHAMBER)
+def issue_stall_badge(stall_id: int):
+    stall = _stall_with_artisan_or_404(stall_id)
+    if EmptyForm().validate_on_submit() and _issue_badges([stall]):
+        flash(ngettext("%(num)s badge issued.", "%(num)s badges issued.", 1), "success")
+    return redirect(url_for("coordination.stall_badge", stall_id=stall.id))
+
+
+def _issued_badge_or_404(stall_id: int) -> tuple[Stall, badges.Badge]:
+    stall = _stall_with_artisan_or_404(stall_id)
+    badge = printing.badge_for(stall, _secret())
+    if badge is None:
+        abort(404)  # never issued: the badge page has the button to issue it
+    return stall, badge
 
 
 @bp.get("/stalls/<int:stall_id>/badge.svg")
 @access.roles_required(*access.CHAMBER)
 def badge_svg(stall_id: int):
-    stall = _stall_with_artisan_or_404(stall_id)
-    badge = printing.badge_for(stall, _secret())
-    db.session.commit()
+    stall, badge = _issued_badge_or_404(stall_id)
     return _download(
         badges.badge_svg(badge, font=current_app.config.get("BADGE_FONT")),
         "image/svg+xml; charset=utf-8",
@@ -258,9 +313,7 @@ def badge_svg(stall_id: int):
 @bp.get("/stalls/<int:stall_id>/badge.png")
 @access.roles_required(*access.CHAMBER)
 def badge_png(stall_id: int):
-    stall = _stall_with_artisan_or_404(stall_id)
-    badge = printing.badge_for(stall, _secret())
-    db.session.commit()
+    stall, badge = _issued_badge_or_404(stall_id)
     return _download(
         badges.badge_png(badge, font=current_app.config.get("BADGE_FONT")),
         "image/png",
@@ -277,15 +330,33 @@ def _download(body: str | bytes, mimetype: str, filename: str) -> Response:
     return response
 
 
-def _slip_sheets(stalls: list[Stall]) -> list[list[dict]]:
-    cards = []
-    seen = set()
-    words = printing.slip_words()
+def _one_per_artisan(stalls: list[Stall]) -> list[Stall]:
+    seen, kept = set(), []
     for stall in stalls:
-        if stall.artisan_id in seen:  # one slip per artisan, even with two stalls
+        if stall.artisan_id not in seen:  # one slip per artisan, even with two stalls
+            seen.add(stall.artisan_id)
+            kept.append(stall)
+    return kept
+
+
+def _slips_page(
+    venue: Venue,
+    stalls: list[Stall],
+    *,
+    pins: dict[int, str] | None = None,
+    single: Stall | None = None,
+    status: int = 200,
+):
+    """The print page of the issued slips of ``stalls``, with the PINs in ``pins`` (by artisan
+    id: those this very request issued) and without PIN for the others."""
+    pins = pins or {}
+    words = printing.slip_words()
+    cards, missing = [], []
+    for stall in _one_per_artisan(stalls):
+        slip = printing.slip_for(stall, _secret(), pins.get(stall.artisan_id))
+        if slip is None:
+            missing.append(stall)
             continue
-        seen.add(stall.artisan_id)
-        slip = printing.slip_for(stall, _secret())
         cards.append(
             {
                 "slip": slip,
@@ -294,39 +365,75 @@ def _slip_sheets(stalls: list[Stall]) -> list[list[dict]]:
                 "qr": Markup(badges.qr_svg(slip.link, label=stall.artisan.name_latin)),
             }
         )
-        # The slip shows a PIN: who printed it, and when, is on record.
-        audit(
-            f"user:{current_user.id}",
-            "artisan.slip_print",
-            "artisan",
-            stall.artisan_id,
-            actor_id=current_user.id,
-            after={"private_version": stall.artisan.private_version},
-        )
+    sheets = [cards[i : i + SLIPS_PER_SHEET] for i in range(0, len(cards), SLIPS_PER_SHEET)]
+    response = render_template(
+        "artisan/coordination/slips.html",
+        venue=venue,
+        sheets=sheets,
+        missing=missing,
+        single=single,
+        with_pins=bool(pins),
+        without_pin=sum(1 for card in cards if card["slip"].pin is None),
+        form=EmptyForm(),
+    )
+    return response, status
+
+
+def _issue_slips(stalls: list[Stall]) -> dict[int, str]:
+    """Issue the slips never issued; their PINs by artisan id (shown in this response only)."""
+    pins = {}
+    for stall in _one_per_artisan(stalls):
+        slip = credentials.issue_slip(stall.artisan, _secret(), current_user)
+        if slip is not None:
+            pins[stall.artisan_id] = slip.pin
     db.session.commit()
-    return [cards[i : i + SLIPS_PER_SHEET] for i in range(0, len(cards), SLIPS_PER_SHEET)]
+    return pins
 
 
 @bp.get("/venues/<int:venue_id>/slips")
 @access.roles_required(*access.CHAMBER)
 def venue_slips(venue_id: int):
-    """The private slips of a venue's artisans (card number, PIN, QR of the private link)."""
+    """The issued private slips of a venue's artisans, without their PINs (shown once)."""
     row = access.venue_or_404(current_user, venue_id)
-    return render_template(
-        "artisan/coordination/slips.html", venue=row, sheets=_slip_sheets(_venue_stalls(row))
-    )
+    return _slips_page(row, _venue_stalls(row))
+
+
+@bp.post("/venues/<int:venue_id>/slips")
+@access.roles_required(*access.CHAMBER)
+def issue_venue_slips(venue_id: int):
+    """Issue the slips never issued and answer with them, PINs included, ready to print."""
+    row = access.venue_or_404(current_user, venue_id)
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("coordination.venue_slips", venue_id=row.id))
+    stalls = _venue_stalls(row)
+    pins = _issue_slips(stalls)
+    if not pins:
+        flash(_("Every slip of this venue was already issued: nothing new to print."), "warning")
+        return redirect(url_for("coordination.venue_slips", venue_id=row.id))
+    return _slips_page(row, [s for s in stalls if s.artisan_id in pins], pins=pins)
 
 
 @bp.get("/stalls/<int:stall_id>/slip")
 @access.roles_required(*access.CHAMBER)
 def stall_slip(stall_id: int):
     stall = _stall_with_artisan_or_404(stall_id)
-    return render_template(
-        "artisan/coordination/slips.html",
-        venue=stall.venue,
-        sheets=_slip_sheets([stall]),
-        single=stall,
-    )
+    return _slips_page(stall.venue, [stall], single=stall)
+
+
+@bp.post("/stalls/<int:stall_id>/slip")
+@access.roles_required(*access.CHAMBER)
+def issue_stall_slip(stall_id: int):
+    stall = _stall_with_artisan_or_404(stall_id)
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("coordination.stall_slip", stall_id=stall.id))
+    pins = _issue_slips([stall])
+    if not pins:
+        flash(
+            _("This slip was already issued. To print its PIN again, issue a new slip."),
+            "warning",
+        )
+        return redirect(url_for("coordination.stall_slip", stall_id=stall.id))
+    return _slips_page(stall.venue, [stall], pins=pins, single=stall)
 
 
 # --- Reissuing lost keys -----------------------------------------------------------------------
@@ -348,7 +455,7 @@ def reissue(stall_id: int):
             )
             return redirect(url_for("coordination.stall_badge", stall_id=stall.id))
         if what == "slip":
-            credentials.reissue_slip(stall.artisan, _secret(), current_user)
+            slip = credentials.reissue_slip(stall.artisan, _secret(), current_user)
             flash(
                 _(
                     "New slip issued: the old link and PIN no longer work. Print the new slip "
@@ -356,6 +463,9 @@ def reissue(stall_id: int):
                 ),
                 "success",
             )
-            return redirect(url_for("coordination.stall_slip", stall_id=stall.id))
+            # The new PIN is in this response only: it is the page to print.
+            return _slips_page(
+                stall.venue, [stall], pins={stall.artisan_id: slip.pin}, single=stall
+            )
         abort(400)
     return render_template("artisan/coordination/reissue.html", stall=stall, form=form)
