@@ -32,7 +32,7 @@ from pathlib import Path
 
 from flask_migrate import upgrade
 from openpyxl import Workbook
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -128,11 +128,17 @@ def main() -> None:
             with db.engine.begin() as conn:
                 conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
         upgrade(directory=str(ROOT / "migrations"))
-        region = Region(code="MA-05", name_fr="Béni Mellal-Khénifra", name_ar="بني ملال - خنيفرة",
-                        name_en="Béni Mellal-Khénifra", seat="Béni Mellal")  # fmt: skip
-        region.chamber = Chamber(name_fr="Chambre", name_ar="غرفة", name_en="Chamber")
-        province = Province(region=region, code="MA-BEM", name_fr="Béni Mellal",
-                            name_ar="بني ملال", name_en="Béni Mellal")  # fmt: skip
+        # The reference data (migration 0005) has the regions and provinces already.
+        region = db.session.scalar(select(Region).where(Region.code == "MA-05"))
+        if region is None:
+            region = Region(code="MA-05", name_fr="Béni Mellal-Khénifra",
+                            name_ar="بني ملال - خنيفرة", name_en="Béni Mellal-Khénifra",
+                            seat="Béni Mellal")  # fmt: skip
+            region.chamber = Chamber(name_fr="Chambre", name_ar="غرفة", name_en="Chamber")
+        province = db.session.scalar(select(Province).where(Province.region_id == region.id))
+        if province is None:
+            province = Province(region=region, code="MA-BEM", name_fr="Béni Mellal",
+                                name_ar="بني ملال", name_en="Béni Mellal")  # fmt: skip
         for n in range(1, VENUES + 1):
             db.session.add(
                 Venue(province=province, code=f"BEN-FZ{n}", kind="fan_zone", city="Béni Mellal",
