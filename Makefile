@@ -6,10 +6,21 @@ HTMX_VERSION := 2.0.11
 HTMX := compliance/static/vendor/htmx.min.js
 export FLASK_APP := compliance:create_app
 
-.PHONY: run test setup venv htmx translations db lint format bench clean messages
+.PHONY: run test setup venv htmx translations db redis lint format bench clean messages
 
-run: setup db
+# The web server and, beside it, the job worker that prepares large exports (stopped with it).
+run: setup db redis
+	@$(BIN)/flask jobs worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+# Redis on 127.0.0.1:6379 holds the job queue (and shared rate limits); start it if it is down.
+redis:
+	@redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || \
+	  { command -v redis-server >/dev/null 2>&1 && \
+	    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+	      --dir /tmp --logfile /tmp/soukcheck-redis.log; } || \
+	  echo "Redis is not running and redis-server is missing (apt-get install redis-server): large exports will wait for it."
 
 test: setup
 	$(BIN)/pytest -q $(PYTEST_ARGS)
@@ -60,6 +71,7 @@ bench: setup
 	$(BIN)/python bench/photos.py
 	$(BIN)/python bench/pageweight.py
 	DATABASE_URL=$${DATABASE_URL:-sqlite:///$(CURDIR)/build/bench.db} $(BIN)/python bench/dashboard.py
+	DATABASE_URL=$${DATABASE_URL:-sqlite:///$(CURDIR)/build/bench.db} $(BIN)/python bench/exports.py --reuse
 
 clean:
 	rm -rf $(VENV) build compliance/static/vendor instance/soukcheck.db

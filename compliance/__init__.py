@@ -53,6 +53,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         cli,
         coordination,
         inspect,
+        jobs,
         models,  # noqa: F401  (register tables with the metadata)
         site,
     )
@@ -64,6 +65,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.register_blueprint(coordination.bp, url_prefix="/coordination")
     app.register_blueprint(admin.bp, url_prefix="/admin")
     cli.init_app(app)
+    jobs.init_app(app)
     site.init_app(app)
     # Static files (ours and any blueprint's) are public: the CSS and icons of the login page.
     access.public_endpoints(

@@ -346,3 +346,34 @@ def account_or_404(principal: Principal, account_id: int) -> User:
     if region_scope(user) is not None and account.region_id != region_scope(user):
         abort(404)
     return account
+
+
+def can_open_export(principal: Principal, owner_id: int | None, region_id: int | None) -> bool:
+    """A prepared export file: the user who asked for it, or staff who may see all it covers.
+
+    That is an admin, or a coordinator of the export's region (a national export has no
+    region: only admins besides its owner). Inspectors and artisans never open another's.
+    """
+    if not isinstance(principal, User):
+        return False
+    if owner_id is not None and principal.id == owner_id:
+        return True
+    if principal.role not in CHAMBER:
+        return False
+    scope = region_scope(principal)
+    return scope is None or (region_id is not None and scope == region_id)
+
+
+def export_or_404(principal: Principal, job_id: str):
+    """A background export (its job's state) that the principal may open; else 404.
+
+    Raises ``jobs.QueueUnavailable`` when Redis cannot be reached.
+    """
+    from . import jobs  # jobs imports nothing of ours at module level; keep it that way
+
+    found = jobs.state(job_id) if isinstance(job_id, str) and len(job_id) <= 64 else None
+    if found is None or not can_open_export(
+        principal, found.meta.get("owner_id"), found.meta.get("region_id")
+    ):
+        abort(404)
+    return found

@@ -33,6 +33,11 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Africa/Casablanca"
     LANGUAGES = ("ar", "fr", "en")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Background jobs (large exports): RQ on this Redis, and where their files are kept.
+    REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    JOB_QUEUE = os.environ.get("JOB_QUEUE", "soukcheck")
+    EXPORT_DIR = os.environ.get("EXPORT_DIR", str(ROOT / "instance" / "exports"))
+    EXPORT_KEEP_HOURS = _int("EXPORT_KEEP_HOURS", 24)
     # Reverse proxies in front of the app (for the client address and https in QR links).
     PROXY_COUNT = _int("PROXY_COUNT", 0)
     BADGE_FONT = os.environ.get("BADGE_FONT")  # a TTF with Arabic glyphs for PNG badges
@@ -55,6 +60,9 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
+    # The shared Redis: our own database number and a queue no other test run uses.
+    REDIS_URL = os.environ.get("SOUKCHECK_TEST_REDIS_URL", "redis://127.0.0.1:6379/10")
+    JOB_QUEUE = f"soukcheck-test-{os.getpid()}"
 
 
 def config_for_environment() -> type[Config]:

@@ -6,7 +6,7 @@ import gzip
 
 import brotli
 from flask import Flask, Response, render_template, request, url_for
-from flask_babel import format_percent, get_locale
+from flask_babel import format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 from flask_compress import Compress
 from flask_wtf.csrf import CSRFError
@@ -90,6 +90,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.globals.update(TEMPLATE_GLOBALS)
     app.jinja_env.filters["percent"] = percent
+    app.jinja_env.filters["number"] = format_decimal
     app.jinja_env.globals["locale"] = lambda: str(get_locale())
     app.jinja_env.globals["htmx_available"] = lambda: static_version("vendor/htmx.min.js") != "0"
     # Pages: Brotli where the browser takes it (smaller than gzip at the same speed).

@@ -56,6 +56,7 @@ def app(database_url, tmp_path_factory):
         # Flask-SQLAlchemy makes its engine in create_app: the URL must be set before.
         SQLALCHEMY_DATABASE_URI = database_url
         UPLOAD_DIR = str(tmp_path_factory.mktemp("uploads"))
+        EXPORT_DIR = str(tmp_path_factory.mktemp("exports"))
 
     application = create_app(Config)
     application.test_client_class = RequestClient

@@ -10,27 +10,30 @@ just the fragment that changed, any other request the whole page that includes i
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from datetime import date
 from functools import cache
 from pathlib import Path
 
 from flask import (
-    Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
     request,
-    stream_with_context,
+    send_file,
     url_for,
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from werkzeug.exceptions import ServiceUnavailable
 
-from .. import access, inspections, text_direction
+from .. import access, inspections, jobs, text_direction
 from ..extensions import db, htmx
 from ..models import (
     ADMIN,
@@ -497,45 +500,148 @@ def _opened_on(action: CorrectiveAction) -> date | None:
 
 # -- exports ------------------------------------------------------------------------------------
 
+EXPORT_URL = (
+    "/export/<any(stalls, inspections, answers, 'open-data'):dataset>"
+    ".<any(xlsx, 'fr.csv', csv, 'csv.gz'):fmt>"
+)
 
-EXPORT_FORMATS = ("csv", "xlsx")
-DATASETS = ("stalls", "inspections", "answers")
 
-
-@bp.get("/export/<dataset>.<fmt>")
-@access.roles_required(*access.CHAMBER)
-def export(dataset: str, fmt: str):
-    """Stream a dataset as CSV or XLSX, with the scope and filters of the page it came from."""
-    if (dataset not in DATASETS or fmt not in EXPORT_FORMATS) and not (
-        dataset == "open-data" and fmt == "csv"
-    ):
-        abort(404)
-    scope, scope_args, _place = _scope_from_args()
+def _export_request(dataset: str, fmt: str):
+    """The dataset named in the URL, for the scope and filters in the query string, checked."""
+    if dataset == "open-data" and fmt != "csv":
+        abort(404)  # open data is one standard CSV
+    scope, scope_args, place = _scope_from_args()
+    if dataset == "open-data" and (scope.province_id is not None or scope.venue_id is not None):
+        abort(404)  # open data is published per region and for the country only
     form = _filter_form(figures.places(scope))
     filters = form.filters()
     on = figures.today()
-    if dataset == "stalls":
-        data = exports.stalls(scope, filters, on)
-    elif dataset == "inspections":
-        data = exports.inspections(scope, filters)
-    elif dataset == "answers":
-        data = exports.answers(scope, filters, figures.checklists(), str(get_locale()))
-    else:
-        if scope.province_id is not None or scope.venue_id is not None:
-            abort(404)  # open data is published per region and for the country only
-        data = exports.open_data(filters, scope.region_id)
-    name = "-".join(
-        ["soukcheck", data.name, *[str(v) for v in scope_args.values()], on.isoformat()]
+    name = "-".join(["soukcheck", dataset, *[str(v) for v in scope_args.values()], on.isoformat()])
+    return scope, filters, on, f"{name}.{fmt}", _region_of(place)
+
+
+def _region_of(place: object) -> int | None:
+    if isinstance(place, Region):
+        return place.id
+    if isinstance(place, Province):
+        return place.region_id
+    if isinstance(place, Venue):
+        return place.province.region_id
+    return None
+
+
+@bp.get(EXPORT_URL)
+@access.roles_required(*access.CHAMBER)
+def export(dataset: str, fmt: str):
+    """A small export straight away; for a large one, a page that offers to prepare it.
+
+    Rows are counted first (stopping past ``DIRECT_ROWS``): a large export never runs inside
+    a web request. A direct one is written whole to a temporary file, then sent with its
+    length, so a cut connection shows as a failed download, never as a shorter file.
+    """
+    scope, filters, on, download_name, _region = _export_request(dataset, fmt)
+    data = exports.build(dataset, scope, filters, on)
+    rows = data.count(exports.DIRECT_ROWS)
+    if rows > exports.DIRECT_ROWS:
+        return render_template(
+            "chamber/export_start.html",
+            dataset=dataset,
+            fmt=fmt,
+            title=data.title,
+            limit=exports.DIRECT_ROWS,
+        )
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 (the response closes it once sent)
+    exports.write(data, fmt, spool)
+    size = spool.tell()
+    spool.seek(0)
+    response = send_file(
+        spool,
+        mimetype=exports.MIMETYPES[fmt],
+        as_attachment=True,
+        download_name=download_name,
+        max_age=0,
     )
-    if fmt == "csv":
-        body = exports.csv_stream(data.header, data.rows())
-        mimetype = "text/csv; charset=utf-8"
-    else:
-        body = exports.xlsx_stream(data.name, data.header, data.rows())
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    response = Response(stream_with_context(body), mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    response.content_length = size
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post(EXPORT_URL)
+@access.roles_required(*access.CHAMBER)
+def start_export(dataset: str, fmt: str):
+    """Queue a large export as a background job, then show its progress (POST, redirect, GET)."""
+    scope, filters, on, download_name, region_id = _export_request(dataset, fmt)
+    meta = {
+        "owner_id": current_user.id,
+        "region_id": region_id,
+        "dataset": dataset,
+        "fmt": fmt,
+        "download_name": download_name,
+    }
+    try:
+        job_id = jobs.enqueue(
+            exports.run_job, dataset, fmt, scope, filters, on, str(get_locale()), meta=meta
+        )
+    except jobs.QueueUnavailable:
+        return _exports_unavailable()
+    return redirect(url_for("chamber.export_job", job_id=job_id))
+
+
+def _exports_unavailable():
+    message = _("Large exports cannot be prepared right now. Try again in a few minutes.")
+    if _fragment_request():
+        return Markup('<p class="flash error" role="alert">{}</p>').format(message), 503
+    return render_template("error.html", code=503, title=_("Exports"), message=message), 503
+
+
+def _export_or_404(job_id: str):
+    try:
+        return access.export_or_404(current_user, job_id)
+    except jobs.QueueUnavailable:
+        abort(503)
+
+
+@bp.get("/exports/<job_id>")
+@access.roles_required(*access.CHAMBER)
+def export_job(job_id: str):
+    """A background export: its progress while it runs, its file once it is whole."""
+    try:
+        found = _export_or_404(job_id)
+    except ServiceUnavailable:
+        return _exports_unavailable()
+    path = exports.file_path(found.id, found.meta["fmt"])
+    context = {
+        "job": found,
+        "ready": found.status == "finished" and exports.fresh(path),
+        "expired": found.status == "finished" and not exports.fresh(path),
+        "total": found.meta.get("total"),
+        "done": found.meta.get("done") or 0,
+        "keep_hours": current_app.config["EXPORT_KEEP_HOURS"],
+    }
+    if _fragment_request():
+        return render_template("chamber/_export_job.html", **context)
+    return render_template("chamber/export_job.html", **context)
+
+
+@bp.get("/exports/<job_id>/file")
+@access.roles_required(*access.CHAMBER)
+def export_file(job_id: str):
+    """The finished file of a background export, to whoever may open it, for a day."""
+    try:
+        found = _export_or_404(job_id)
+    except ServiceUnavailable:
+        return _exports_unavailable()
+    path = exports.file_path(found.id, found.meta["fmt"])
+    if found.status != "finished" or not exports.fresh(path):
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=exports.MIMETYPES[found.meta["fmt"]],
+        as_attachment=True,
+        download_name=found.meta["download_name"],
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
