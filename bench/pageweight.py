@@ -15,9 +15,18 @@ region's stalls) is shown apart, as background.
 
     .venv/bin/python bench/pageweight.py
 
+Then the first paint of the checklist page on slow 3G (400 kbit/s both ways, 400 ms round
+trip, emulated through the DevTools protocol's ``Network.emulateNetworkConditions``, cache
+off): first contentful paint, the median of five loads. And whether the first 14 KB the server
+sends (the first round trip of a new TCP connection: ten segments) hold everything above the
+fold: the page is rendered from its whole HTML and again from only what fits in those 14 KB
+(headers included, the compressed body cut there and decompressed as far as it goes), both
+with every other request refused, and the two screens at 390×844 must be the same pixels.
+
 Last line: ``pageweight checklist_first_kb=<n> checklist_requests=<n> checklist_repeat_kb=<n>
-third_party_requests=<n>``. Targets: checklist page ≤ 30 KB in ≤ 6 requests on a first visit,
-≤ 8 KB on a repeat visit, no third-party request.
+third_party_requests=<n> checklist_fcp_ms=<n> fold_in_14kb=<yes|no>``. Targets: checklist
+page ≤ 30 KB in ≤ 6 requests on a first visit, ≤ 8 KB on a repeat visit, no third-party
+request, first contentful paint ≤ 600 ms on slow 3G, the fold in the first 14 KB.
 """
 
 from __future__ import annotations
@@ -182,6 +191,108 @@ def measure(browser, base: str, pages: dict[str, str], state, tally) -> dict[str
     return results
 
 
+SLOW_3G = {
+    "offline": False,
+    "latency": 400,  # ms, added to every round trip
+    "downloadThroughput": 400_000 / 8,  # bytes per second
+    "uploadThroughput": 400_000 / 8,
+}
+FIRST_FLIGHT = 14 * 1024
+
+
+def first_paint(browser, base: str, path: str, state, runs: int = 5) -> float:
+    """Median first contentful paint (ms from navigation start) of ``path`` on slow 3G."""
+    import statistics
+
+    times = []
+    for _ in range(runs):
+        context = browser.new_context(
+            viewport=PHONE,
+            is_mobile=True,
+            has_touch=True,
+            storage_state=state,
+            service_workers="block",
+        )
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+        cdp.send("Network.emulateNetworkConditions", SLOW_3G)
+        page.goto(base + path, wait_until="load")
+        page.wait_for_function(
+            "performance.getEntriesByName('first-contentful-paint').length > 0", polling=100
+        )
+        times.append(
+            page.evaluate("performance.getEntriesByName('first-contentful-paint')[0].startTime")
+        )
+        context.close()
+    return statistics.median(times)
+
+
+def first_flight(base: str, path: str, state) -> tuple[bytes, bytes, int]:
+    """The page's HTML whole, and as far as the first 14 KB on the wire carry it."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    import brotli
+
+    cookies = "; ".join(f"{c['name']}={c['value']}" for c in state["cookies"])
+    where = urlsplit(base)
+    conn = http.client.HTTPConnection(where.hostname, where.port)
+    conn.request("GET", path, headers={"Cookie": cookies, "Accept-Encoding": "br, gzip"})
+    response = conn.getresponse()
+    body = response.read()
+    head = (
+        len(f"HTTP/1.1 {response.status} {response.reason}\r\n")
+        + sum(len(k) + len(v) + 4 for k, v in response.getheaders())
+        + 2
+    )
+    encoding = response.getheader("Content-Encoding")
+    conn.close()
+    cut = body[: max(0, FIRST_FLIGHT - head)]
+    if encoding == "br":
+        whole, part = brotli.decompress(body), brotli.Decompressor().process(cut)
+    elif encoding == "gzip":
+        import zlib
+
+        whole = zlib.decompress(body, 16 + zlib.MAX_WBITS)
+        part = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(cut)
+    else:
+        whole, part = body, cut
+    return whole, part, head + len(body)
+
+
+def _only_the_page(url: str, html: bytes):
+    # (A handler of one argument: Playwright passes the request too to one that takes two.)
+    def answer(route) -> None:
+        if route.request.url == url:
+            route.fulfill(status=200, body=html, content_type="text/html; charset=utf-8")
+        else:
+            route.abort()  # the HTML alone: no stylesheet, script or image file
+
+    return answer
+
+
+def fold_in_first_flight(browser, base: str, path: str, state) -> tuple[bool, int]:
+    """Whether the first 14 KB render the same first screen as the whole HTML."""
+    whole, part, size = first_flight(base, path, state)
+    shots = []
+    for html in (whole, part):
+        context = browser.new_context(
+            viewport=PHONE,
+            is_mobile=True,
+            has_touch=True,
+            storage_state=state,
+            service_workers="block",
+        )
+        page = context.new_page()
+        page.route("**/*", _only_the_page(base + path, html))
+        page.goto(base + path, wait_until="load")
+        shots.append(page.screenshot())
+        context.close()
+    return shots[0] == shots[1], size
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
@@ -201,6 +312,8 @@ def main() -> None:
             state = login.storage_state()
             login.close()
             results = measure(browser, base, pages, state, tally)
+            fcp = first_paint(browser, base, pages["checklist"], state)
+            fold, html_bytes = fold_in_first_flight(browser, base, pages["checklist"], state)
             browser.close()
         server.shutdown()
 
@@ -216,10 +329,12 @@ def main() -> None:
             )
     third = sum(run["third_party"] for runs in results.values() for run in runs.values())
     checklist = results["checklist"]
+    print(f"checklist HTML on the wire: {html_bytes / 1024:.1f} KB (first flight: 14 KB)")
     print(
         f"pageweight checklist_first_kb={checklist['first']['kb']:.1f} "
         f"checklist_requests={checklist['first']['requests']} "
-        f"checklist_repeat_kb={checklist['repeat']['kb']:.1f} third_party_requests={third}"
+        f"checklist_repeat_kb={checklist['repeat']['kb']:.1f} third_party_requests={third} "
+        f"checklist_fcp_ms={fcp:.0f} fold_in_14kb={'yes' if fold else 'no'}"
     )
 
 

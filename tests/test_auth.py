@@ -96,9 +96,9 @@ def test_pages_carry_security_headers(client):
 
 def test_static_files_are_versioned_and_cached(client):
     page = client.get("/login").get_data(as_text=True)
-    assert "/static/app.css?v=" in page
-    href = page.split('href="/static/app.css?v=')[1].split('"')[0]
-    response = client.get(f"/static/app.css?v={href}")
+    assert "/static/app.js?v=" in page
+    version = page.split('src="/static/app.js?v=')[1].split('"')[0]
+    response = client.get(f"/static/app.js?v={version}")
     assert "immutable" in response.headers["Cache-Control"]
 
 

@@ -9,11 +9,8 @@ just the fragment that changed, any other request the whole page that includes i
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from datetime import date
-from functools import cache
-from pathlib import Path
 
 from flask import (
     abort,
@@ -46,7 +43,7 @@ from ..models import (
     Stall,
     Venue,
 )
-from ..site import percent
+from ..site import percent, static_file_version
 from . import bp, charts, exports, figures, follow_up
 from .forms import CloseActionForm, FilterForm, MoveDueForm
 
@@ -654,11 +651,7 @@ def chamber_url(endpoint: str, args: dict, **more) -> str:
 
 @bp.app_template_global()
 def chamber_static(filename: str) -> str:
-    """URL of a chamber static file, with its content hash so browsers refetch a new one."""
-    return url_for("chamber.static", filename=filename, v=_static_version(filename))
-
-
-@cache
-def _static_version(filename: str) -> str:
-    path = Path(bp.static_folder) / filename
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+    """URL of a chamber static file, with its content hash: cached for a year, like the app's."""
+    return url_for(
+        "chamber.static", filename=filename, v=static_file_version("chamber.static", filename)
+    )

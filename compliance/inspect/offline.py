@@ -26,8 +26,8 @@ from ..labels import CATEGORIES, CRAFTS, MISSING, RESULTS, VERDICTS
 from ..site import static_url
 
 # What the service worker keeps at install: the files every page needs.
+# (No stylesheet: every page carries its own CSS inline, see site.INLINE_STYLES.)
 SHELL_FILES = (
-    "app.css",
     "app.js",
     "offline.js",
     "vendor/htmx.min.js",
