@@ -540,7 +540,7 @@ def _xlsx_value(column: Column) -> Callable[[object], str]:
     if column.kind == RATE:
         return lambda value: xlsx.number_cell(value, xlsx.PERCENT)
     if column.kind in (DAY, MOMENT):
-        return xlsx.date_cell
+        return _same_as_last(xlsx.date_cell)
     if column.kind == YES_NO:
         yes, no = xlsx.text_cell(_("Yes")), xlsx.text_cell(_("No"))
         return lambda value: "<c/>" if value is None else (yes if value else no)
@@ -558,7 +558,19 @@ def _xlsx_value(column: Column) -> Callable[[object], str]:
             return found
 
         return repeated
-    return lambda value: xlsx.text_cell(_xlsx_text(value))
+    return _same_as_last(lambda value: xlsx.text_cell(_xlsx_text(value)))
+
+
+def _same_as_last(render: Callable[[object], str]) -> Callable[[object], str]:
+    """``render`` remembering its last value: an inspection's 16 answers share id and day."""
+    last: list[object] = [object(), ""]
+
+    def rendered(value: object) -> str:
+        if value != last[0]:
+            last[0], last[1] = value, render(value)
+        return last[1]
+
+    return rendered
 
 
 def _xlsx_text(value: object) -> str | None:
