@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from compliance import access
+from compliance import access, jobs
 from compliance.artisan import contests, credentials
+from compliance.chamber import exports, figures
 from compliance.extensions import db
 from compliance.models import CorrectiveAction, Photo, RegisterUpload
 from compliance.photos import process
@@ -84,7 +85,25 @@ def build() -> tuple[dict[str, dict[str, object]], list[Principal]]:
         badge = credentials.ensure_badge(stall.artisan, secret())
         slip = credentials.ensure_slip(stall.artisan, secret())
         db.session.commit()
+        # A prepared export of the region, asked for by its coordinator (run below).
+        export = jobs.enqueue(
+            exports.run_job,
+            "stalls",
+            "csv",
+            figures.Scope(region_id=region.id),
+            figures.Filters(),
+            figures.today(),
+            "en",
+            meta={
+                "owner_id": coordinator.id,
+                "region_id": region.id,
+                "dataset": "stalls",
+                "fmt": "csv",
+                "download_name": "stalls.csv",
+            },
+        )
         objects[code] = {
+            "job_id": export,
             "region_code": code,
             "province_id": stall.venue.province_id,
             "venue_id": stall.venue_id,
@@ -107,6 +126,7 @@ def build() -> tuple[dict[str, dict[str, object]], list[Principal]]:
             Principal(f"coordinator {code}", "staff", coordinator, "coordinator", code),
             Principal(f"artisan {code}", "artisan", stall.artisan, None, code),
         ]
+    jobs.work(burst=True, simple=True)
     return objects, principals
 
 
