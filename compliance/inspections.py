@@ -32,12 +32,11 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import checklist_store, scoring
+from . import checklist_store, dates, scoring
 from .checklist import Checklist
 from .extensions import db
 from .models import (
@@ -57,7 +56,7 @@ from .models import (
 from .photos import N_, ProcessedPhoto
 from .storage import Storage, photo_key
 
-MOROCCO = ZoneInfo("Africa/Casablanca")
+MOROCCO = dates.MOROCCO  # kept for the modules that import it from here
 RESULTS = (scoring.PASS, scoring.FAIL, scoring.NA)
 MAX_COMMENT = 2000
 # How far back a phone's "submitted at" time is believed; older means a wrong clock.
@@ -352,7 +351,7 @@ def _submit_draft(
 
 
 def _local_day(moment: datetime) -> date:
-    return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(MOROCCO).date()
+    return dates.local_day(moment)
 
 
 def _resubmitted(inspection: Inspection, answers: dict[str, tuple[str, str]] | None) -> Submitted:

@@ -16,7 +16,7 @@ from flask_compress import Compress
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 
-from . import static_version, text_direction
+from . import dates, static_version, text_direction
 from .forms import EmptyForm
 from .labels import TEMPLATE_GLOBALS
 
@@ -157,6 +157,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(TEMPLATE_GLOBALS)
     app.jinja_env.filters["percent"] = percent
     app.jinja_env.filters["number"] = format_decimal
+    # Dates and times through one helper only (Morocco's time, one style per language): the
+    # generic ones Flask-Babel adds would bring back UTC clocks and mixed styles.
+    for name in ("dateformat", "datetimeformat", "timeformat", "timedeltaformat"):
+        app.jinja_env.filters.pop(name, None)
+    app.jinja_env.filters.update(day=dates.format_day, moment=dates.format_moment)
     app.jinja_env.globals["locale"] = lambda: str(get_locale())
     app.jinja_env.globals["htmx_available"] = lambda: static_version("vendor/htmx.min.js") != "0"
     # Pages: Brotli where the browser takes it (smaller than gzip at the same speed).

@@ -289,7 +289,7 @@ def test_the_artisan_reads_the_decision(app, client, stall, coordinator, critica
     assert "The inspector&#39;s note is clear" in html
 
 
-def test_after_a_rejection_the_item_can_be_contested_again(
+def test_after_a_rejection_the_same_item_cannot_be_contested_again(
     app, stall, coordinator, critical_failure
 ):
     contest = contests.file_contest(
@@ -297,8 +297,15 @@ def test_after_a_rejection_the_item_can_be_contested_again(
     ).contest
     contests.reject(contest, coordinator, "Send a photo")
     phone = signed_in(app, stall.artisan)
-    assert file(phone, critical_failure, "welcome", photo=imagefactory.jpeg()).status_code == 302
-    assert db.session.scalar(select(func.count(Contest.id))) == 2
+    page = phone.get("/a/me").get_data(as_text=True)
+    assert "Send a photo" in page
+    assert contest_url(critical_failure, "welcome") not in page  # no "This is wrong" button
+    again = phone.get(contest_url(critical_failure, "welcome")).get_data(as_text=True)
+    assert "Send a photo" in again and "<textarea" not in again
+    assert file(phone, critical_failure, "welcome", photo=imagefactory.jpeg()).status_code == 200
+    assert db.session.scalar(select(func.count(Contest.id))) == 1
+    with pytest.raises(contests.ContestError):
+        contests.file_contest(stall.artisan, critical_failure, "welcome", "Again", None, storage())
 
 
 # --- "Fixed it" --------------------------------------------------------------------------------

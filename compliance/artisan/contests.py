@@ -7,7 +7,8 @@
 - Accepting amends that one answer to pass, recomputes the score, verdict and critical failures
   with the inspection's own checklist version, closes the item's open corrective action, and
   changes nothing else. The audit trail keeps the original answer and outcome.
-- Rejecting needs a reason, which the artisan reads on their page.
+- Rejecting needs a reason, which the artisan reads on their page. The decision stands: the
+  same item of the same inspection cannot be contested again.
 - "Fixed it" records a photo against an open corrective action and asks for a follow-up visit:
   the stall comes first on the inspectors' list until the next inspection.
 
@@ -72,14 +73,28 @@ def _answer(inspection: Inspection, item_key: str) -> Answer | None:
 
 
 def can_contest(inspection: Inspection, item_key: str) -> bool:
-    """A failed item of a stall's current result, with no contest pending on it."""
+    """A failed item of a stall's current result that was never contested.
+
+    One contest per item of an inspection: once the chamber has rejected it, its decision
+    stands for that inspection (the next inspection is the artisan's next chance).
+    """
     answer = _answer(inspection, item_key)
     return (
         inspection.status == SUBMITTED
         and inspection.stall.latest_inspection_id == inspection.id
         and answer is not None
         and answer.result == scoring.FAIL
-        and pending(inspection.id, item_key) is None
+        and filed(inspection.id, item_key) is None
+    )
+
+
+def filed(inspection_id: str, item_key: str) -> Contest | None:
+    """The contest on this item of this inspection, pending or decided (the newest one)."""
+    return db.session.scalar(
+        select(Contest)
+        .where(Contest.inspection_id == inspection_id, Contest.item_key == item_key)
+        .order_by(Contest.id.desc())
+        .limit(1)
     )
 
 
@@ -111,9 +126,13 @@ def file_contest(
     """File a contest on a failed item (or return the pending one: a retry files nothing new)."""
     if inspection.stall.artisan_id != artisan.id or inspection.status != SUBMITTED:
         raise ContestError(N_("This result is not yours to contest."))
-    existing = pending(inspection.id, item_key)
-    if existing is not None:
+    existing = filed(inspection.id, item_key)
+    if existing is not None and existing.status == PENDING:
         return Filed(existing, created=False)
+    if existing is not None:
+        raise ContestError(
+            N_("Your chamber already decided on this item: it cannot be contested again.")
+        )
     if inspection.stall.latest_inspection_id != inspection.id:
         raise ContestError(N_("Only the latest result of your stall can be contested."))
     answer = _answer(inspection, item_key)

@@ -10,12 +10,11 @@ Inspectors' comments are shown unless the checklist version marks them internal.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from .. import inspections, scoring
+from .. import dates, inspections, scoring
 from ..checklist import Checklist, Item
 from ..extensions import db
 from ..models import (
@@ -64,8 +63,7 @@ class Failure:
 
     @property
     def overdue(self) -> bool:
-        today = datetime.now(inspections.MOROCCO).date()  # due dates are Moroccan days
-        return bool(self.action and self.action.due_date < today)
+        return bool(self.action and self.action.due_date < dates.today())
 
 
 @dataclass

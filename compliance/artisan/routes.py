@@ -226,7 +226,7 @@ def contest(inspection_id: str, item_key: str):
     except KeyError:
         abort(404)
     answer = next((a for a in row.answers if a.item_key == item_key), None)
-    waiting = contests.pending(row.id, item_key)
+    waiting = contests.filed(row.id, item_key)  # pending, or decided: then it shows why
     if waiting is None and not contests.can_contest(row, item_key):
         flash(
             _("This item cannot be contested: only a failed item of your latest result can."),

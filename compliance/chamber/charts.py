@@ -129,6 +129,7 @@ def bar_chart(
 class Point:
     day: date
     value: int
+    label: str = ""  # the day as the page writes it (its tooltip); ISO when not given
 
 
 def _labelled(values: Sequence[int], most: int) -> set[int]:
@@ -191,7 +192,7 @@ def trend_chart(
         cy = y_of(point.value)
         parts.append(
             f'<circle cx="{cx}" cy="{cy:.1f}" r="3.5" fill="#0b5d3b">'
-            f"<title>{point.day.isoformat()}: {point.value}</title></circle>"
+            f"<title>{escape(point.label or point.day.isoformat())}: {point.value}</title></circle>"
         )
         if n in labelled:
             # The first and last labels lean inwards so they are not cut at the edges.

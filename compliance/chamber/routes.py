@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import ServiceUnavailable
 
-from .. import access, inspections, jobs, text_direction
+from .. import access, dates, inspections, jobs, text_direction
 from ..extensions import db, htmx
 from ..models import (
     ADMIN,
@@ -224,7 +224,10 @@ def _overview(level: str, scope: figures.Scope, place: object, scope_args: dict)
         "rule_chart": charts.bar_chart(_("Pass rate by rule"), _rule_bars(board), rtl=rtl),
         "trend_chart": charts.trend_chart(
             _("Inspections per day"),
-            [charts.Point(day.day, day.inspections) for day in board.trend],
+            [
+                charts.Point(day.day, day.inspections, dates.format_day(day.day))
+                for day in board.trend
+            ],
             rtl=rtl,
         ),
         "failing_items": figures.failing_most(board.items),
@@ -481,7 +484,8 @@ def move_due(action_id: int):
                 action, current_user, form.due_date.data, form.reason.data or ""
             ):
                 flash(
-                    _("Due date moved to %(date)s.", date=form.due_date.data.isoformat()), "success"
+                    _("Due date moved to %(date)s.", date=dates.format_day(form.due_date.data)),
+                    "success",
                 )
         except follow_up.NotOpen:
             db.session.refresh(action)

@@ -21,7 +21,7 @@ from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import STATIC, access, static_version
+from .. import STATIC, access, dates, static_version
 from ..labels import CATEGORIES, CRAFTS, MISSING, RESULTS, VERDICTS
 from ..site import static_url
 
@@ -181,5 +181,7 @@ def app_config() -> str:
             "login": url_for("auth.login"),
             "scopeInspections": url_for("inspect.home") + "inspections/",
             "offline": static_url("offline.js"),
+            # Days on the phone in the same locale and style as on the server's pages.
+            "dateLocale": dates.locale_tag(),
         }
     )

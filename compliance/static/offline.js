@@ -52,7 +52,9 @@
   function day(iso) {
     if (!iso) return "";
     try {
-      return new Intl.DateTimeFormat(lang, { dateStyle: "medium" }).format(new Date(iso + "T12:00:00"));
+      // A calendar day (no time zone to move it by), in the server's style: dates.py.
+      return new Intl.DateTimeFormat(config.dateLocale || lang, { dateStyle: "long", timeZone: "UTC" })
+        .format(new Date(iso + "T00:00:00Z"));
     } catch (error) {
       return iso;
     }
