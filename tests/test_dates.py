@@ -87,7 +87,7 @@ def visited(region):
 
 
 def test_the_inspectors_result_is_in_morocco_time(client, region, visited):
-    stall, inspection = visited
+    _stall, inspection = visited
     login(client, inspection.inspector)
     html = client.get(f"/inspect/inspections/{inspection.id}/result").get_data(as_text=True)
     assert "25 December 2025, 23:20" in html
@@ -100,8 +100,7 @@ def test_the_coordinators_pages_are_in_morocco_time_with_no_utc(client, coordina
     login(client, coordinator)
     html = client.get(f"/chamber/inspections/{inspection.id}").get_data(as_text=True)
     assert "25 December 2025, 23:20" in html and "UTC" not in visible_text(html)
-    action = inspection.stall.id
-    for path in (f"/chamber/stalls/{action}", "/chamber/actions?state=open", "/chamber/"):
+    for path in (f"/chamber/stalls/{stall.id}", "/chamber/actions?state=open", "/chamber/"):
         text = visible_text(client.get(path).get_data(as_text=True))
         assert not ISO_DAY.search(text), (path, ISO_DAY.findall(text))
         assert not US_SHORT.search(text) and "UTC" not in text, path
