@@ -50,9 +50,7 @@ def test_morocco_is_on_utc_plus_one_during_the_tournament_and_utc_after_septembe
         ("ar", "25 دجنبر 2025", "25 دجنبر 2025، 23:20"),
     ],
 )
-def test_one_date_style_per_language_british_in_english_moroccan_in_arabic(
-    app, lang, day, moment
-):
+def test_one_date_style_per_language_british_in_english_moroccan_in_arabic(app, lang, day, moment):
     with app.test_request_context(), force_locale(lang):
         assert dates.format_day(date(2025, 12, 25)) == day
         assert dates.format_day("2025-12-25") == day  # as kept in the audit trail
