@@ -613,7 +613,8 @@ def _follow_up(
     }
     day = inspection.submitted_day or now.date()
     for due in scoring.corrective_actions(checklist, outcome, day):
-        if due.item_key not in open_actions:  # a repeated failure keeps its first due date
+        action = open_actions.get(due.item_key)
+        if action is None:
             db.session.add(
                 CorrectiveAction(
                     stall_id=stall_id,
@@ -623,6 +624,20 @@ def _follow_up(
                     status=OPEN,
                 )
             )
+        elif due.due > action.due_date:
+            # Failed again on a later visit: that visit's fix date is the one the artisan is
+            # told now (the old one is often past). Never an earlier one: a date a coordinator
+            # moved later stands.
+            audit(
+                f"user:{inspection.inspector_id}",
+                "corrective_action.failed_again",
+                "corrective_action",
+                action.id,
+                actor_id=inspection.inspector_id,
+                before={"due_date": action.due_date.isoformat()},
+                after={"due_date": due.due.isoformat(), "inspection": inspection.id},
+            )
+            action.due_date = due.due
     given = answers_of(inspection)
     for key, action in open_actions.items():
         if given.get(key) == scoring.PASS:

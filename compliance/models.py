@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import dates
 from .extensions import db
 
 ADMIN, COORDINATOR, INSPECTOR = "admin", "coordinator", "inspector"
@@ -324,6 +325,11 @@ class CorrectiveAction(db.Model):
 
     stall: Mapped[Stall] = relationship()
     opened_by: Mapped[Inspection] = relationship(foreign_keys=[opened_by_id])
+
+    @property
+    def overdue(self) -> bool:
+        """Open and its due date before today in Morocco (the rule figures.py counts in SQL)."""
+        return self.status == OPEN and self.due_date < dates.today()
 
 
 class Contest(db.Model):

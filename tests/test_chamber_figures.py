@@ -198,13 +198,13 @@ def test_corrective_actions_open_and_close_with_inspections(region, inspector, v
     assert (before_due.open_actions, before_due.overdue_actions) == (2, 0)
     assert (overdue.open_actions, overdue.overdue_actions) == (2, 2)
     # The badge passed on the second visit: closed. price_arabic failed again: still open,
-    # with its first due date.
-    assert (after_fix.open_actions, after_fix.overdue_actions) == (1, 1)
+    # with the fix date the second visit gave (27 Dec + 2 days), so not overdue on the 28th.
+    assert (after_fix.open_actions, after_fix.overdue_actions) == (1, 0)
     actions = db.session.scalars(select(CorrectiveAction).order_by(CorrectiveAction.id)).all()
     by_item = {action.item_key: action for action in actions}
     assert by_item["badge_worn"].status == "closed"
     assert by_item["badge_worn"].closed_by_inspection_id is not None
-    assert by_item["price_arabic"].due_date == date(2025, 12, 24)
+    assert by_item["price_arabic"].due_date == date(2025, 12, 29)
 
 
 def test_coordinator_closes_an_action_with_a_reason(region, inspector, coordinator, version):

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 from flask_babel import force_locale
+from sqlalchemy import select
 
 from compliance import dates
 from compliance.extensions import db
+from compliance.models import AuditEvent, CorrectiveAction
 
 from . import factories
 from .chamber_helpers import answers, inspect, small_checklist
@@ -112,3 +114,44 @@ def test_french_pages_write_days_one_way(client, coordinator, visited):
     text = visible_text(client.get(f"/chamber/stalls/{stall.id}").get_data(as_text=True))
     assert "25 décembre 2025" in text
     assert not ISO_DAY.search(text) and not re.search(r"\b\d\d/\d\d/\d{4}\b", text)
+
+
+# --- Fix dates: an item failed again shows the new date; a past one is marked overdue ------
+
+
+def test_an_item_failed_again_shows_the_new_fix_date(client, region, visited):
+    stall, first = visited  # price_shown failed on 25 Dec 2025: fix within a day, by 26 Dec
+    action = db.session.scalar(select(CorrectiveAction))
+    assert action.due_date == date(2025, 12, 26)
+    inspector = first.inspector
+    later = inspect(stall, inspector, first.checklist_version, answers(price_shown="fail"),
+                    datetime(2026, 1, 10, 9))  # fmt: skip
+    db.session.refresh(action)
+    assert action.due_date == date(2026, 1, 11) and action.status == "open"
+    event = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "corrective_action.failed_again")
+    )
+    assert event.before == {"due_date": "2025-12-26"}
+    login(client, inspector)
+    html = client.get(f"/inspect/inspections/{later.id}/result").get_data(as_text=True)
+    assert "Fix by 11 January 2026" in html and "26 December 2025" not in html
+
+
+def test_a_past_fix_date_is_marked_overdue_for_the_inspector(client, region, visited):
+    stall, first = visited  # due 26 Dec 2025, long past
+    login(client, first.inspector)
+    result = client.get(f"/inspect/inspections/{first.id}/result").get_data(as_text=True)
+    page = client.get(f"/inspect/stalls/{stall.id}").get_data(as_text=True)
+    for html in (result, page):
+        assert re.search(r"26 December 2025 · <strong class=\"overdue\">Overdue</strong>", html)
+
+
+def test_a_coordinators_later_date_is_not_moved_earlier(region, visited):
+    stall, first = visited
+    action = db.session.scalar(select(CorrectiveAction))
+    action.due_date = date(2026, 3, 1)  # moved by a coordinator
+    db.session.commit()
+    inspect(stall, first.inspector, first.checklist_version, answers(price_shown="fail"),
+            datetime(2026, 1, 10, 9))  # fmt: skip
+    db.session.refresh(action)
+    assert action.due_date == date(2026, 3, 1)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from .. import dates, inspections, scoring
+from .. import inspections, scoring
 from ..checklist import Checklist, Item
 from ..extensions import db
 from ..models import (
@@ -63,7 +63,7 @@ class Failure:
 
     @property
     def overdue(self) -> bool:
-        return bool(self.action and self.action.due_date < dates.today())
+        return bool(self.action and self.action.overdue)
 
 
 @dataclass
