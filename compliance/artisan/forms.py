@@ -1,16 +1,16 @@
 """Forms of the artisan's pages (plain words: many artisans read little and type less)."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from ..forms import Form
 from ..photos import ACCEPT
 from .contests import MAX_MESSAGE
 
 
-class PinLoginForm(FlaskForm):
+class PinLoginForm(Form):
     card_number = StringField(
         _l("Card number"),
         validators=[
@@ -31,7 +31,7 @@ class PinLoginForm(FlaskForm):
     )
 
 
-class ContestForm(FlaskForm):
+class ContestForm(Form):
     message = TextAreaField(
         _l("Why is this result wrong?"),
         validators=[
@@ -46,7 +46,7 @@ class ContestForm(FlaskForm):
     )
 
 
-class FixForm(FlaskForm):
+class FixForm(Form):
     photo = FileField(
         _l("A photo of the item fixed"), render_kw={"accept": ACCEPT, "capture": "environment"}
     )

@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .. import labels
+from ..forms import Form
 from .figures import NOT_INSPECTED, Filters
 
 MAX_REASON = 1000
 
 
-class FilterForm(FlaskForm):
+class FilterForm(Form):
     """The filters of every chamber page, read from the query string so a view can be shared.
 
     A value that does not validate is left out (and said so next to the field); the page still
@@ -64,9 +64,12 @@ class FilterForm(FlaskForm):
         )
 
 
-class CloseActionForm(FlaskForm):
+# The two decision forms share the action's page: their fields need ids of their own, or a
+# label would point at the other form's field.
+class CloseActionForm(Form):
     reason = TextAreaField(
         _l("Reason for closing"),
+        id="close-reason",
         validators=[
             DataRequired(message=_l("Say why this corrective action is closed.")),
             Length(max=MAX_REASON),
@@ -75,13 +78,14 @@ class CloseActionForm(FlaskForm):
     )
 
 
-class MoveDueForm(FlaskForm):
+class MoveDueForm(Form):
     due_date = DateField(
         _l("New due date"),
         validators=[DataRequired(message=_l("Choose a date."))],
     )
     reason = TextAreaField(
         _l("Reason (optional)"),
+        id="due-reason",
         validators=[Optional(), Length(max=MAX_REASON)],
         render_kw={"rows": 2, "maxlength": MAX_REASON},
     )

@@ -1,14 +1,14 @@
 """Forms of the coordinators' pages."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
 from ..artisan.contests import MAX_REASON
+from ..forms import Form
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     """Accept or reject a contest; the button pressed (``decision``) says which."""
 
     reason = TextAreaField(

