@@ -135,6 +135,11 @@ def localized(row, field: str = "name") -> str:
     return getattr(row, f"{field}_{locale}", None) or getattr(row, f"{field}_fr")
 
 
+def colon() -> str:
+    """What follows a label before its value: French sets a (no-break) space before ":"."""
+    return "\u00a0: " if str(get_locale()) == "fr" else ": "
+
+
 def percent(value: float | None) -> str:
     if value is None:
         return "—"
@@ -153,6 +158,7 @@ def init_app(app: Flask) -> None:
         text_direction=text_direction,
         languages=app.config["LANGUAGES"],
         empty_form=EmptyForm,
+        colon=colon,
     )
     app.jinja_env.globals.update(TEMPLATE_GLOBALS)
     app.jinja_env.filters["percent"] = percent

@@ -25,7 +25,7 @@ from . import factories, imagefactory
 from .conftest import PHONE
 from .test_artisan_helpers import badge_url, fresh_limits, inspect, private_url  # noqa: F401
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fresh_limits")]
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fresh_limits", "csrf")]
 
 LANGUAGES = ["ar", "fr"]
 FAILED = "price_on_every_product"
@@ -35,6 +35,14 @@ TARGETS = (
     "button:not([hidden]), .button, input[type=search], input[type=text], input[type=password],"
     " textarea, select, summary, .choices label, .bar nav a, .rows a, .langs button"
 )
+
+
+@pytest.fixture
+def csrf(app):
+    """CSRF on, as in production: every form renders its hidden token (and sends it)."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    yield
+    app.config["WTF_CSRF_ENABLED"] = False
 
 
 @pytest.fixture
@@ -94,8 +102,21 @@ def shot(page, name):
 KNOWN: set[tuple[str, str]] = set()
 
 
+def duplicate_ids(page, name) -> list[str]:
+    """Ids used twice on the page as it is now (axe no longer checks them): a label would
+    point at the wrong field. The hidden CSRF field of each form counts too."""
+    found = page.evaluate(
+        """() => {
+             const seen = {};
+             for (const e of document.querySelectorAll('[id]')) seen[e.id] = (seen[e.id] || 0) + 1;
+             return Object.keys(seen).filter(id => seen[id] > 1);
+           }"""
+    )
+    return [f"{name}: id used more than once: {i}" for i in found]
+
+
 def axe_problems(page, name) -> list[str]:
-    """Serious and critical axe violations on the page as it is now."""
+    """Serious and critical axe violations on the page as it is now, and repeated ids."""
     shot(page, name)
     results = AXE.run(page)
     report = os.environ.get("SOUKCHECK_AXE_REPORT")  # a file: one line per page, for the notes
@@ -113,7 +134,7 @@ def axe_problems(page, name) -> list[str]:
             SEEN.add((name.rsplit("-", 1)[0], v["id"]))
         else:
             problems.append(text)
-    return problems
+    return problems + duplicate_ids(page, name)
 
 
 SEEN: set[tuple[str, str]] = set()

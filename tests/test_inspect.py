@@ -63,9 +63,38 @@ def answer_all(client, inspection_id, version, result="pass"):
 # --- finding a stall ---------------------------------------------------------------------
 
 
-def test_search_finds_stall_by_code(as_inspector, stall, checklist_version):
-    page = as_inspector.get(f"/inspect/?q={stall.code.lower()}").get_data(as_text=True)
-    assert stall.code in page
+def test_search_finds_stall_by_the_start_of_its_code(as_inspector, stall, checklist_version):
+    page = as_inspector.get(f"/inspect/?q={stall.code[:-1].lower()}").get_data(as_text=True)
+    assert f"/inspect/stalls/{stall.id}" in page
+
+
+def test_an_exact_stall_code_opens_the_stall(as_inspector, stall, checklist_version):
+    response = as_inspector.get(f"/inspect/?q={stall.code.lower()}")
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/inspect/stalls/{stall.id}"
+
+
+def test_an_exact_card_number_opens_the_stall(as_inspector, region, checklist_version):
+    stall = factories.stall(region=region, artisan_row=factories.artisan(nia="NIA-04-12345678"))
+    response = as_inspector.get("/inspect/?q=NIA-04-12345678")
+    assert response.headers["Location"] == f"/inspect/stalls/{stall.id}"
+
+
+def test_a_card_number_with_two_stalls_lists_both(as_inspector, region, checklist_version):
+    artisan = factories.artisan(nia="NIA-04-87654321")
+    first = factories.stall(region=region, artisan_row=artisan)
+    second = factories.stall(region=region, artisan_row=artisan, venue_row=first.venue)
+    response = as_inspector.get("/inspect/?q=NIA-04-87654321")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f"/inspect/stalls/{first.id}" in page and f"/inspect/stalls/{second.id}" in page
+
+
+def test_typing_an_exact_code_lists_it_without_leaving_the_box(
+    as_inspector, stall, checklist_version
+):
+    response = as_inspector.get(f"/inspect/?q={stall.code}", headers={"HX-Request": "true"})
+    assert response.status_code == 200 and f"/inspect/stalls/{stall.id}" in response.text
 
 
 def test_search_ignores_accents_and_case_in_latin_names(as_inspector, region, checklist_version):
@@ -88,7 +117,7 @@ def test_search_by_card_number(as_inspector, region, checklist_version):
 
 
 def test_search_htmx_returns_fragment(as_inspector, stall, checklist_version):
-    response = as_inspector.get(f"/inspect/?q={stall.code}", headers={"HX-Request": "true"})
+    response = as_inspector.get(f"/inspect/?q={stall.code[:4]}", headers={"HX-Request": "true"})
     body = response.get_data(as_text=True)
     assert stall.code in body and "<html" not in body
     assert "HX-Request" in response.headers["Vary"]

@@ -153,3 +153,34 @@ def test_ids_are_unique_on_every_page(app, client, world, lang):
             if ids[target] != 1:
                 problems.append(f"{page}: label for {target!r} finds {ids[target]} elements")
     assert not problems, "\n".join(problems)
+
+
+# A colon that follows a letter, a digit or a closing mark directly (times like 23:20 and
+# addresses like https:// are not typography).
+TIGHT_COLON = re.compile(r"(?<![\s\u00a0\u202f\d]):(?!//|\d)")
+
+
+def test_french_pages_set_a_space_before_colons(app, client, world):
+    problems = []
+    for page, html in walk(app, client, world, "fr").items():
+        text = visible_text(html)
+        for found in TIGHT_COLON.finditer(text):
+            problems.append(f"{page}: …{text[max(0, found.start() - 30) : found.end() + 10]}…")
+    assert not problems, "\n".join(problems)
+
+
+def test_french_catalogue_sets_a_no_break_space_before_colons():
+    from babel.messages.pofile import read_po
+
+    from .test_i18n import CATALOGUES
+
+    with open(CATALOGUES / "fr" / "LC_MESSAGES" / "messages.po", "rb") as handle:
+        catalogue = read_po(handle)
+    wrong = []
+    for message in catalogue:
+        if not message.id:
+            continue
+        for text in message.string if isinstance(message.string, tuple) else (message.string,):
+            if TIGHT_COLON.search(text or "") or re.search(r" :", text or ""):
+                wrong.append(text)
+    assert not wrong, wrong[:10]

@@ -20,10 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import inspections, scoring
+from .. import access, inspections, scoring
 from ..extensions import db
 from ..models import (
     ACCEPTED,
@@ -38,6 +38,7 @@ from ..models import (
     CorrectiveAction,
     FixReport,
     Inspection,
+    Stall,
     User,
     audit,
     utcnow,
@@ -96,6 +97,17 @@ def filed(inspection_id: str, item_key: str) -> Contest | None:
         .order_by(Contest.id.desc())
         .limit(1)
     )
+
+
+def pending_count(user: User) -> int:
+    """Contests waiting for a decision in the user's region (the whole country for an admin)."""
+    query = (
+        select(func.count(Contest.id))
+        .join(Inspection, Contest.inspection_id == Inspection.id)
+        .join(Stall, Inspection.stall_id == Stall.id)
+        .where(Contest.status == PENDING)
+    )
+    return db.session.scalar(access.scope_stalls(query, user)) or 0
 
 
 def pending(inspection_id: str, item_key: str) -> Contest | None:

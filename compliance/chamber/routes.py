@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import ServiceUnavailable
 
-from .. import access, dates, inspections, jobs, text_direction
+from .. import access, dates, inspections, jobs, search, text_direction
 from ..extensions import db, htmx
 from ..models import (
     ADMIN,
@@ -309,6 +309,9 @@ def _paged(query) -> dict[str, object]:
 @access.roles_required(*access.CHAMBER)
 def stalls():
     """Stalls of a scope with their current result, worst first (or never inspected)."""
+    query = request.args.get("q", "").strip()[:100]
+    if query or (_fragment_request() and "q" in request.args):
+        return _stall_search(query)
     scope, scope_args, place = _scope_from_args()
     state = request.args.get("state", "failing")
     if state not in LIST_STATES:
@@ -332,6 +335,22 @@ def stalls():
     if _fragment_request():
         return render_template("chamber/_stall_list.html", **context)
     return render_template("chamber/stalls.html", **context)
+
+
+def _stall_search(query: str):
+    """A stall by code, artisan name (either script) or card number, as inspectors find one."""
+    if not _fragment_request():
+        exact = search.exact_stall(current_user, query)
+        if exact is not None:  # an exact code or card number: the stall, not a list of one
+            return redirect(url_for("chamber.stall", stall_id=exact.id))
+    context = {
+        "query": query,
+        "stalls": search.find_stalls(current_user, query),
+        "stall_endpoint": "chamber.stall",
+    }
+    if _fragment_request():
+        return render_template("inspect/_results.html", **context)
+    return render_template("chamber/search.html", **context)
 
 
 @bp.get("/actions")

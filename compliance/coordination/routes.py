@@ -81,9 +81,7 @@ def home():
     )
     if scope is not None:
         query = query.where(Province.region_id == scope)
-    pending_count = db.session.scalar(
-        _scoped_contests(select(func.count(Contest.id))).where(Contest.status == PENDING)
-    )
+    pending_count = contests.pending_count(current_user)
     return render_template(
         "artisan/coordination/home.html",
         venues=db.session.execute(query).all(),

@@ -75,6 +75,7 @@ def client_strings() -> dict:
         "category": {k: str(v) for k, v in CATEGORIES.items()},
         "find": _("Find a stall"),
         "searchLabel": _("Stall code, artisan name or card number"),
+        "searchHint": _("Code, name or card"),
         "search": _("Search"),
         "found": plural_forms("%(num)s stall found", "%(num)s stalls found"),
         "noMatch": _(

@@ -17,16 +17,15 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from .. import access, checklist_store, inspections, scoring
+from .. import access, checklist_store, inspections, scoring, search
 from ..extensions import db, htmx
 from ..models import (
     DRAFT,
     OPEN,
     SUBMITTED,
-    Artisan,
     CorrectiveAction,
     Inspection,
     Photo,
@@ -34,12 +33,9 @@ from ..models import (
     Venue,
 )
 from ..photos import ACCEPT, PhotoError, process
-from ..search import escape_like, like_pattern
 from ..storage import photo_key, storage_from_config
 from . import bp
 from . import offline as offline_views
-
-SEARCH_LIMIT = 30
 
 
 def _storage():
@@ -60,9 +56,13 @@ def _translate(error) -> str:
 def home():
     """Find a stall: by stall code, artisan name (Arabic or Latin) or card number."""
     query = request.args.get("q", "").strip()[:100]
-    stalls = _search(query) if query else []
-    if query and _fragment_request():
+    if _fragment_request() and "q" in request.args:  # typing: the list, never a jump away
+        stalls = search.find_stalls(current_user, query, open_only=True)
         return render_template("inspect/_results.html", stalls=stalls, query=query)
+    exact = search.exact_stall(current_user, query, open_only=True) if query else None
+    if exact is not None:  # an exact stall code or card number: that stall, not a list of one
+        return redirect(url_for("inspect.stall", stall_id=exact.id))
+    stalls = search.find_stalls(current_user, query, open_only=True) if query else []
     followups = db.session.scalars(
         access.scope_stalls(select(Stall), current_user)
         .where(Stall.closed_at.is_(None))  # closed stalls leave the inspectors' lists
@@ -81,27 +81,6 @@ def home():
     return render_template(
         "inspect/home.html", query=query, stalls=stalls, followups=followups, drafts=drafts
     )
-
-
-def _search(query: str) -> list[Stall]:
-    pattern = like_pattern(query)
-    code = query.upper()
-    statement = (
-        access.scope_stalls(select(Stall), current_user)
-        .where(Stall.closed_at.is_(None))  # closed stalls leave the inspectors' lists
-        .outerjoin(Artisan, Stall.artisan_id == Artisan.id)
-        .where(
-            or_(
-                func.upper(Stall.code) == code,
-                func.upper(Stall.code).like(f"{escape_like(code)}%", escape="\\"),
-                Artisan.search_text.like(pattern, escape="\\"),
-            )
-        )
-        .options(joinedload(Stall.artisan), joinedload(Stall.venue))
-        .order_by(Stall.code)
-        .limit(SEARCH_LIMIT)
-    )
-    return list(db.session.scalars(statement))
 
 
 @bp.get("/stalls/<int:stall_id>")

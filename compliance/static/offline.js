@@ -145,15 +145,15 @@
       value: query,
       autocomplete: "off",
       inputmode: "search",
-      placeholder: t("searchLabel"),
+      placeholder: t("searchHint"),
+      enterkeyhint: "search",
     });
     var results = el("div#results", { "aria-live": "polite" });
     var form = el(
       "form.searchbar",
       { role: "search", method: "get", action: config.home },
-      el("label.sr", { for: "q" }, t("searchLabel")),
-      input,
-      el("button.primary", { type: "submit" }, t("search"))
+      el("label", { for: "q" }, t("searchLabel")),
+      el("div.searchrow", {}, input, el("button.primary", { type: "submit" }, t("search")))
     );
     function find() {
       loadBundle().then(function (data) {
@@ -162,8 +162,16 @@
     }
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      history.replaceState(null, "", config.home + "?q=" + encodeURIComponent(input.value.trim()));
-      find();
+      var query = input.value.trim();
+      history.replaceState(null, "", config.home + "?q=" + encodeURIComponent(query));
+      // An exact stall code or card number opens that stall, as the server does.
+      loadBundle().then(function (data) {
+        var exact = (data ? data.stalls : []).filter(function (s) {
+          return s.code.toUpperCase() === query.toUpperCase() || (s.artisan && s.artisan.nia === query);
+        });
+        if (exact.length === 1) location.assign(config.home + "stalls/" + exact[0].id);
+        else find();
+      });
     });
     input.addEventListener("input", find);
     show(t("find"), el("h1", {}, t("find")), form, results, el("section#on-phone"));
