@@ -342,3 +342,44 @@ def test_forms_sent_without_network_are_kept(field, live_server, checklist_versi
     assert inspection.status == "submitted" and inspection.verdict == "compliant"
     photo = inspection.photos[0]
     assert len(inspection.photos) == 1 and (photo.width, photo.height) == (1200, 1600)
+
+
+def test_the_no_network_banner_follows_the_network(field, live_server):
+    """It appears when the network drops with a page open, and goes when it comes back."""
+    page, stall = field["page"], field["stall"]
+    page.goto(f"{live_server}/inspect/stalls/{stall.id}")
+    banner = page.locator("#offline-note")
+    assert not banner.is_visible()
+    page.context.set_offline(True)
+    banner.wait_for(state="visible")
+    page.context.set_offline(False)
+    banner.wait_for(state="hidden")
+    # The same in the views the phone draws without network.
+    page.context.set_offline(True)
+    page.goto(f"{live_server}/inspect/?q=tazi")
+    page.locator("#results a").first.wait_for()
+    assert banner.is_visible()
+    page.context.set_offline(False)
+    banner.wait_for(state="hidden")
+
+
+@pytest.mark.parametrize("field", ["ar", "fr"], indirect=True)
+def test_the_waiting_counter_keeps_the_header_on_two_lines_at_360_px(
+    field, live_server, checklist_version
+):
+    page, stall = field["page"], field["stall"]
+    page.set_viewport_size({"width": 360, "height": 780})
+    inspect_offline(page, live_server, stall, field["photos"], checklist_version)
+    page.locator("#local-checklist button[type=submit]").click()
+    page.locator("[data-state=queued]").wait_for()
+    wait_count(page, 1)
+    assert page.locator("#outbox").is_visible()
+    # Lines of the header: the tops of its items, those less than 20 px apart on one line.
+    rows = page.evaluate(
+        """() => Array.from(document.querySelectorAll('.bar .brand, .bar nav > *'))
+             .map(e => e.getBoundingClientRect()).filter(r => r.height > 0)
+             .map(r => r.top).sort((a, b) => a - b)
+             .filter((top, n, tops) => n === 0 || top - tops[n - 1] > 20).length"""
+    )
+    assert rows <= 2, rows
+    shot(page, f"header-360-{field['lang']}")

@@ -20,6 +20,7 @@ from markupsafe import Markup, escape
 PASS_COLOUR, WARN_COLOUR, FAIL_COLOUR, NONE_COLOUR = "#0b6b2f", "#8a5300", "#b00020", "#767676"
 TRACK_COLOUR, INK, MUTED = "#e8e8e3", "#111111", "#4a4a4a"
 ROW_HEIGHT = 46
+TARGET_HEIGHT = 44  # a bar that is a link is tapped anywhere on its row
 BAR_HEIGHT = 18
 BAR_SPAN = 64.0  # % of the width a 100 % bar takes; the rest holds its value and count
 # SVG text does not wrap: longer labels are cut (the whole name is in the bar's tooltip and in
@@ -90,6 +91,10 @@ def bar_chart(
             f"<title>{escape(bar.label)}: {escape(bar.text)}"
             f"{' (' + escape(bar.note) + ')' if bar.note else ''}</title>"
         ]
+        if bar.href:  # the whole row is the link's target: 44 px tall, the full width
+            row.append(
+                f'<rect x="0" y="{top}" width="100%" height="{TARGET_HEIGHT}" fill="transparent"/>'
+            )
         row.append(
             f'<text x="{_x(0, rtl)}" y="{top + 15}" fill="{INK}" '
             f'text-anchor="start">{escape(_short(bar.label))}</text>'

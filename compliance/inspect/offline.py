@@ -60,6 +60,7 @@ def outbox_forms() -> str:
             "refused": plural_forms("%(num)s could not be sent", "%(num)s could not be sent"),
             "sending": _("Sending…"),
             "login": _("Log in again to send what is waiting on this phone."),
+            "offline": _("No network. You can keep working: everything is kept on this phone."),
         },
         ensure_ascii=False,
     )

@@ -355,10 +355,15 @@
       return waiting;
     });
   }
+  // The header holds a short form ("↑ 2") so it fits a 360 px phone on two lines; the whole
+  // sentence is what screen readers hear and what a long press shows.
   function showCount(waiting, refused) {
-    var text = outbox.firstElementChild;
+    var short = outbox.querySelector("[aria-hidden]");
+    var text = outbox.querySelector("[aria-live]");
     if (waiting === null) {
       text.textContent = forms.sending;
+      short.textContent = "↑\u00a0…";
+      outbox.title = forms.sending;
       outbox.hidden = false;
       return;
     }
@@ -370,6 +375,12 @@
     if (waiting && outbox.hasAttribute("data-login")) parts.push(forms.login);
     outbox.href = waiting && outbox.hasAttribute("data-login") ? config.login : config.home + "#on-phone";
     text.textContent = parts.join(" · ");
+    outbox.title = text.textContent;
+    var marks = [];
+    if (waiting) marks.push("↑\u00a0" + waiting);
+    if (refused) marks.push("!\u00a0" + refused);
+    if (waiting && outbox.hasAttribute("data-login")) marks.push(forms.login);
+    short.textContent = marks.join(" · ");
     outbox.hidden = !parts.length;
     outbox.classList.toggle("refused", !!refused);
   }
@@ -590,6 +601,22 @@
     );
   }
 
+  // --- "No network": shown while the phone has none, on every inspector page -----------------
+  function networkNote() {
+    var note = doc.getElementById("offline-note");
+    if (!note) {
+      var main = doc.getElementById("main");
+      if (!main) return;
+      note = doc.createElement("p");
+      note.id = "offline-note";
+      note.className = "flash warning";
+      note.setAttribute("role", "status");
+      note.textContent = forms.offline;
+      main.prepend(note);
+    }
+    note.hidden = navigator.onLine;
+  }
+
   // --- Start ---------------------------------------------------------------------------------
   var SoukCheck = (window.SoukCheck = {
     config: config,
@@ -600,6 +627,7 @@
     fmt: fmt,
     plural: plural,
     keepForOffline: keepForOffline,
+    networkNote: networkNote,
     strings: {},
   });
 
@@ -626,6 +654,10 @@
       });
     });
     if (page) enhanceChecklist(page);
+    // The banner follows the network both ways while the page stays open.
+    networkNote();
+    window.addEventListener("offline", networkNote);
+    window.addEventListener("online", networkNote);
     count().then(function (waiting) {
       if (waiting) sync();
     });

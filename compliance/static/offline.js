@@ -130,9 +130,7 @@
     var view = main();
     fill(view, Array.prototype.slice.call(arguments, 1));
     doc.title = title + " · SoukCheck";
-    var note = doc.getElementById("offline-note");
-    if (note) note.hidden = navigator.onLine && !doc.querySelector("[data-shell]");
-    else if (!navigator.onLine) view.prepend(el("p.flash.warning", { role: "status" }, t("offline")));
+    S.networkNote(); // a view drawn over the server's page may have replaced the banner
     var fix = doc.querySelector(".langs input[name=next]");
     if (fix) fix.value = location.pathname + location.search;
   }
@@ -273,6 +271,20 @@
           )
         ),
         el(
+          "button.primary.wide.start",
+          {
+            type: "button",
+            "data-start": true,
+            disabled: !data.checklist,
+            onclick: function () {
+              startLocal(crypto.randomUUID(), stall, data.checklist).then(function (record) {
+                location.assign(config.home + "inspections/" + record.id);
+              });
+            },
+          },
+          t("start")
+        ),
+        el(
           "section.card",
           {},
           el("h2", {}, t("latest")),
@@ -303,21 +315,7 @@
                 })
               )
             )
-          : null,
-        el(
-          "button.primary.wide",
-          {
-            type: "button",
-            "data-start": true,
-            disabled: !data.checklist,
-            onclick: function () {
-              startLocal(crypto.randomUUID(), stall, data.checklist).then(function (record) {
-                location.assign(config.home + "inspections/" + record.id);
-              });
-            },
-          },
-          t("start")
-        )
+          : null
       );
     });
   }
