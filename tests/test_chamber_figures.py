@@ -266,18 +266,33 @@ def test_items_failing_most_start_with_the_worst(region, inspector, version):
     assert worst[0].rate == 0.0
 
 
-def test_inspections_per_day_fill_the_tournament(region, inspector, version):
+def test_inspections_per_day_span_the_days_inspected(region, inspector, version):
     stall = factories.stall(region=region)
     inspect(stall, inspector, version, answers(), DAY1)
     inspect(stall, inspector, version, answers(price_shown="fail"), DAY1.replace(hour=15))
+    inspect(stall, inspector, version, answers(), DAY2)
 
     trend = board(figures.Scope(region_id=region.id)).trend
 
-    assert trend[0].day == figures.TOURNAMENT[0] and trend[-1].day == figures.TOURNAMENT[1]
-    assert len(trend) == 29
+    assert (trend[0].day, trend[-1].day) == (date(2025, 12, 22), date(2025, 12, 27))
     by_day = {day.day: day for day in trend}
     assert (by_day[date(2025, 12, 22)].inspections, by_day[date(2025, 12, 22)].compliant) == (2, 1)
-    assert sum(day.inspections for day in trend) == 2
+    assert by_day[date(2025, 12, 24)].inspections == 0  # a day between with none counts zero
+    assert sum(day.inspections for day in trend) == 3
+
+
+def test_the_trend_never_draws_days_away_from_its_inspections(region, inspector, version):
+    """A "To" date long after the inspections once drew 4 Aug - 1 Dec 2026, all empty, while
+    the hint counted the inspections of Dec 2025 - Jan 2026."""
+    stall = factories.stall(region=region)
+    inspect(stall, inspector, version, answers(), DAY1)
+    inspect(stall, inspector, version, answers(), DAY3)
+    late = figures.Filters(date_from=date(2025, 1, 1), date_to=date(2026, 12, 1))
+
+    dashboard = board(figures.Scope(region_id=region.id), late)
+
+    assert (dashboard.trend[0].day, dashboard.trend[-1].day) == (DAY1.date(), DAY3.date())
+    assert sum(day.inspections for day in dashboard.trend) == dashboard.inspections.count == 2
 
 
 def test_rates_over_two_checklist_versions():

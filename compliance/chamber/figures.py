@@ -706,15 +706,15 @@ def inspections_per_day(scope: Scope, filters: Filters) -> Inspections:
 
 
 def trend_days(inspections: Inspections, filters: Filters) -> list[Day]:
-    """The days to draw: the filter's range, else the tournament widened to the data.
+    """The days to draw: from the first to the last day with inspections (the filters already
+    chose them), so the chart never shows an empty stretch beside a total it does not draw.
 
-    At most MAX_TREND_DAYS (the latest ones); days without inspections count zero.
+    At most MAX_TREND_DAYS (the latest ones); days without inspections between count zero.
     """
     known = sorted(inspections.days)
-    first = filters.date_from or min([TOURNAMENT[0], *known[:1]])
-    last = filters.date_to or max([TOURNAMENT[1], *known[-1:]])
-    if last < first:
+    if not known:
         return []
+    first, last = known[0], known[-1]
     first = max(first, last - timedelta(days=MAX_TREND_DAYS - 1))
     return [
         inspections.days.get(first + timedelta(days=n), Day(first + timedelta(days=n)))
