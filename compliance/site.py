@@ -135,6 +135,19 @@ def localized(row, field: str = "name") -> str:
     return getattr(row, f"{field}_{locale}", None) or getattr(row, f"{field}_fr")
 
 
+def bdi(value) -> Markup:
+    """Text of either script set apart from the sentence around it (a French comment on an
+    Arabic page keeps its quotes and full stop where they belong)."""
+    return Markup("<bdi>{}</bdi>").format(value) if value else Markup("")
+
+
+def stall_location(stall) -> str:
+    """Where the stall stands, in the page's language when the register gives it (Arabic or
+    French), else in the one it has."""
+    arabic, latin = getattr(stall, "location_ar", "") or "", stall.location or ""
+    return (arabic or latin) if str(get_locale()) == "ar" else (latin or arabic)
+
+
 def colon() -> str:
     """What follows a label before its value: French sets a (no-break) space before ":"."""
     return "\u00a0: " if str(get_locale()) == "fr" else ": "
@@ -159,10 +172,12 @@ def init_app(app: Flask) -> None:
         languages=app.config["LANGUAGES"],
         empty_form=EmptyForm,
         colon=colon,
+        stall_location=stall_location,
     )
     app.jinja_env.globals.update(TEMPLATE_GLOBALS)
     app.jinja_env.filters["percent"] = percent
     app.jinja_env.filters["number"] = format_decimal
+    app.jinja_env.filters["bdi"] = bdi
     # Dates and times through one helper only (Morocco's time, one style per language): the
     # generic ones Flask-Babel adds would bring back UTC clocks and mixed styles.
     for name in ("dateformat", "datetimeformat", "timeformat", "timedeltaformat"):

@@ -16,6 +16,7 @@ import re
 import uuid
 from collections import Counter
 from contextlib import contextmanager
+from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import select
@@ -26,7 +27,12 @@ from compliance.models import CorrectiveAction
 
 from . import factories, imagefactory
 from .conftest import login
-from .test_artisan_helpers import fresh_limits, inspect, signed_in  # noqa: F401
+from .test_artisan_helpers import (  # noqa: F401
+    forget_request_user,
+    fresh_limits,
+    inspect,
+    signed_in,
+)
 
 FAILED = "price_on_every_product"
 LANGUAGES = ("ar", "fr", "en")
@@ -113,10 +119,12 @@ def artisan_pages(world) -> list[str]:
 def walk(app, client, world, lang: str) -> dict[str, str]:
     """Every page of the three audiences in ``lang``: {path: html}."""
     found: dict[str, str] = {}
+    client = app.test_client()  # a fresh one per language: no cookie or login carried over
     for role, paths in staff_pages(world).items():
         user = world[role]
         user.language = lang
         db.session.commit()
+        forget_request_user()  # Flask-Login keeps the user of the last request in g
         login(client, user)
         for path in paths:
             with csrf_on(app):
@@ -184,3 +192,66 @@ def test_french_catalogue_sets_a_no_break_space_before_colons():
             if TIGHT_COLON.search(text or "") or re.search(r" :", text or ""):
                 wrong.append(text)
     assert not wrong, wrong[:10]
+
+
+class _Isolation(HTMLParser):
+    """Finds each text node holding ``needle`` and whether an element around it isolates it
+    (``<bdi>`` or an element with ``dir``; the page's own ``<html dir>`` does not count)."""
+
+    def __init__(self, needle: str):
+        super().__init__()
+        self.needle, self.stack, self.found = needle, [], []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in VOID:
+            return
+        self.stack.append(tag != "html" and (tag == "bdi" or "dir" in dict(attrs)))
+
+    def handle_endtag(self, tag):
+        if tag not in VOID and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if self.needle in data:
+            self.found.append(any(self.stack))
+
+
+VOID = {"br", "img", "input", "meta", "link", "hr", "source", "wbr", "col", "area", "base"}
+
+
+def isolated(html: str, needle: str) -> list[bool]:
+    parser = _Isolation(needle)
+    parser.feed(re.sub(r"<(script|style|title|svg)\b.*?</\1>", " ", html, flags=re.S))
+    return parser.found
+
+
+def test_text_of_the_other_script_is_isolated(app, client, world):
+    """On Arabic pages the French comment, the stall code, the inspector's Latin name; on French
+    pages the artisan's Arabic name: each set apart (<bdi> or dir) from the sentence around."""
+    problems = []
+    for lang, needles in (
+        ("ar", ["Trois tapis sans prix.", world["stall"].code, world["inspector"].name]),
+        ("fr", ["يوسف برادة"]),
+    ):
+        for page, html in walk(app, client, world, lang).items():
+            for needle in needles:
+                if not all(isolated(html, needle)):
+                    problems.append(f"{lang} {page}: {needle!r} not isolated")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_stall_location_is_in_the_pages_language(app, world):
+    stall = world["stall"]
+    stall.location, stall.location_ar = "Allée B, n° 4", "الممر ب، رقم 4"
+    db.session.commit()
+    shown, other = (
+        {"ar": "الممر ب، رقم 4", "fr": "Allée B, n° 4"},
+        {"ar": "Allée B", "fr": "الممر ب"},
+    )
+    for lang in ("ar", "fr"):
+        for role, path in (("inspector", "/inspect/stalls/"), ("coordinator", "/chamber/stalls/")):
+            world[role].language = lang
+            db.session.commit()
+            forget_request_user()
+            html = login(app.test_client(), world[role]).get(f"{path}{stall.id}").text
+            assert f'lang="{lang}"' in html and shown[lang] in html and other[lang] not in html

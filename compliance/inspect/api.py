@@ -40,7 +40,7 @@ from ..extensions import csrf, db
 from ..labels import MISSING
 from ..models import OPEN, ChecklistVersion, CorrectiveAction, Inspection, Stall
 from ..photos import PhotoError, process
-from ..site import localized
+from ..site import localized, stall_location
 from ..storage import storage_from_config
 
 api = Blueprint("api", __name__)
@@ -157,7 +157,7 @@ def _stall_json(stall: Stall, actions: list[dict]) -> dict:
     return {
         "id": stall.id,
         "code": stall.code,
-        "location": stall.location,
+        "location": stall_location(stall),
         "venue": localized(stall.venue),
         "artisan": (
             {
