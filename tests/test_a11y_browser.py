@@ -114,7 +114,8 @@ def new_phone(browser, base, lang):
     context = browser.new_context(
         viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=1
     )
-    context.set_default_timeout(10_000)
+    # A first dashboard on a busy shared machine can take longer than 10 s to render.
+    context.set_default_timeout(30_000)
     context.add_cookies([{"name": "lang", "value": lang, "url": base}])
     return context, context.new_page()
 
