@@ -71,7 +71,25 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     access.public_endpoints(
         app, *[e for e in app.view_functions if e == "static" or e.endswith(".static")]
     )
+    _sweep_photo_store(app)
     return app
+
+
+def _sweep_photo_store(app: Flask) -> None:
+    """Remove the temporary files of photo writes killed midway (a crash, a SIGKILL).
+
+    Cheap (one small folder) and safe with other servers sharing the store: only files older
+    than any write in progress are removed. ``flask photos check`` does the thorough pass.
+    """
+    from .storage import storage_from_config
+
+    try:
+        removed = storage_from_config(app.config["UPLOAD_DIR"]).sweep()
+    except OSError as error:  # an unreadable store must not stop the app from starting
+        app.logger.warning("photo store sweep failed: %s", error)
+        return
+    if removed:
+        app.logger.info("removed %d unfinished photo write(s)", removed)
 
 
 def select_locale() -> str:

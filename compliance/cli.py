@@ -155,9 +155,45 @@ def import_register(path: str, region_code: str, dry_run: bool) -> None:
         click.echo("stored")
 
 
+@click.group("photos")
+def photos_cli() -> None:
+    """The photo store."""
+
+
+@photos_cli.command("check")
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Take photos whose files are lost off their inspection so the phone sends them again.",
+)
+def check_photos(repair: bool) -> None:
+    """Compare photo rows with the stored files; remove unfinished temporary files.
+
+    Exits with status 1 while a row without files is left unrepaired.
+    """
+    from .photocheck import check
+    from .storage import storage_from_config
+
+    report = check(storage_from_config(current_app.config["UPLOAD_DIR"]), repair=repair)
+    click.echo(f"{report.temporary_removed} unfinished temporary file(s) removed")
+    click.echo(f"{len(report.rows_without_files)} row(s) without files")
+    for row in report.rows_without_files:
+        state = " [repaired: asked for again]" if row in report.repaired else ""
+        click.echo(f"  {row.describe()}{state}")
+    click.echo(f"{len(report.files_without_rows)} file(s) without rows (kept: a retry reuses them)")
+    for key in report.files_without_rows:
+        click.echo(f"  {key}")
+    if report.unrepaired:
+        hint = "" if repair else " (--repair asks the phones for those they can send again)"
+        raise click.ClickException(
+            f"{len(report.unrepaired)} row(s) point at missing photo files{hint}"
+        )
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(register_cli)
     app.cli.add_command(checklist_cli)
     app.cli.add_command(reference_cli)
     app.cli.add_command(seed)
     app.cli.add_command(users_cli)
+    app.cli.add_command(photos_cli)

@@ -2,7 +2,7 @@
 
 Photos are content-addressed: a rendition's key comes from the SHA-256 of the upload, so a key
 is written once and never rewritten, and a retried upload finds its bytes already there. The
-default store is a local folder; anything with the same four methods (object storage, say) can
+default store is a local folder; anything with the same methods (object storage, say) can
 stand in for it.
 
 Plain Python: no Flask, no database.
@@ -13,10 +13,21 @@ import errno
 import os
 import re
 import tempfile
+import time
+from collections.abc import Iterator
 from typing import BinaryIO, Protocol, runtime_checkable
 
 RENDITIONS = frozenset({"display", "thumb"})
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/([0-9a-f]{64})-(display|thumb)\.jpg")
+
+# Writes are staged in one folder under the root, so that sweeping what a killed process left
+# behind reads one small folder rather than the whole store.
+STAGING = ".incoming"
+TEMPORARY_PREFIX, TEMPORARY_SUFFIX = ".put-", ".tmp"
+# A write takes milliseconds; a temporary file older than this belongs to a dead process, even
+# with several app servers sharing the folder (a younger one may be another server's write).
+STALE_AFTER_SECONDS = 10 * 60
 
 
 @runtime_checkable
@@ -36,6 +47,22 @@ class Storage(Protocol):
     def path(self, key: str) -> str | None:
         """A local file path for ``send_file``, or None when the store has none for this key."""
         ...
+
+    def stored_keys(self) -> Iterator[str]:
+        """Every stored key (for checks and backups), in no particular order."""
+        ...
+
+    def sweep(self, older_than: float = STALE_AFTER_SECONDS, *, everywhere: bool = False) -> int:
+        """Remove unfinished writes older than ``older_than`` seconds; how many were removed."""
+        ...
+
+
+def parse_key(key: str) -> tuple[str, str] | None:
+    """``(sha256, rendition)`` of a photo key, None for anything else."""
+    match = _KEY.fullmatch(key)
+    if match is None or photo_key(match[1], match[2]) != key:  # folders must match the hash
+        return None
+    return match[1], match[2]
 
 
 def photo_key(sha256: str, rendition: str) -> str:
@@ -62,20 +89,28 @@ class LocalStorage:
         return f"LocalStorage({self.root!r})"
 
     def put(self, key: str, data: bytes) -> bool:
-        """Write ``data`` under ``key`` unless it is already there.
+        """Write ``data`` under ``key`` unless it is already there; durable when it returns.
 
-        The bytes go to a temporary file in the target folder, are flushed to disk, and are
-        then hard-linked to the final name, which fails rather than replaces when the name
-        exists. So a reader sees the whole file or nothing, and when several processes race
-        on one key exactly one wins, the others return False, and none raises.
+        The bytes go to a temporary file in the staging folder and are flushed to disk; the
+        file is then hard-linked to its final name, which fails rather than replaces when the
+        name exists, and the folder holding the name is flushed too. So a reader sees the whole
+        file or nothing; when several processes race on one key exactly one wins, the others
+        return False, and none raises; and whatever this returns, the file and its name
+        survive a crash or a power cut from then on, so a database row written after it never
+        points at missing bytes. A process killed midway leaves at most a temporary file,
+        which :meth:`sweep` removes.
         """
         target = self._file(key)
-        if os.path.exists(target):
-            return False
         folder = os.path.dirname(target)
-        os.makedirs(folder, exist_ok=True)
+        if os.path.exists(target):
+            # Another writer's name: it may not be flushed yet if that writer is still running.
+            _fsync_folder(folder)
+            return False
+        _make_folders(folder)
+        staging = os.path.join(self.root, STAGING)
+        _make_folders(staging)
         temporary = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, name kept
-            dir=folder, prefix=".put-", suffix=".tmp", delete=False
+            dir=staging, prefix=TEMPORARY_PREFIX, suffix=TEMPORARY_SUFFIX, delete=False
         )
         try:
             with temporary:
@@ -83,8 +118,7 @@ class LocalStorage:
                 temporary.flush()
                 os.fsync(temporary.fileno())
             created = _link_no_clobber(temporary.name, target)
-            if created:
-                _fsync_folder(folder)  # so the new name itself survives a power cut
+            _fsync_folder(folder)  # so the new name itself survives a power cut
             return created
         finally:
             # After a successful link this only drops the temporary name; the file stays.
@@ -105,6 +139,46 @@ class LocalStorage:
         """The file's path when it exists, else None."""
         target = self._file(key)
         return target if os.path.isfile(target) else None
+
+    def stored_keys(self) -> Iterator[str]:
+        """Every stored file's key; unfinished writes and the staging folder are skipped."""
+        for folder, subfolders, names in os.walk(self.root):
+            if folder == self.root and STAGING in subfolders:
+                subfolders.remove(STAGING)
+            relative = os.path.relpath(folder, self.root)
+            for name in names:
+                if _is_temporary(name):
+                    continue
+                yield name if relative == "." else f"{relative.replace(os.sep, '/')}/{name}"
+
+    def sweep(self, older_than: float = STALE_AFTER_SECONDS, *, everywhere: bool = False) -> int:
+        """Remove temporary files older than ``older_than`` seconds left by killed writers.
+
+        Cheap by default (the staging folder only), so it can run at each start-up;
+        ``everywhere`` also walks the whole store for those an older version left next to
+        their target.
+        """
+        limit = time.time() - older_than
+        folders = [os.path.join(self.root, STAGING)]
+        if everywhere:
+            folders = (folder for folder, _, _ in os.walk(self.root))
+        removed = 0
+        for folder in folders:
+            try:
+                entries = list(os.scandir(folder))
+            except FileNotFoundError:
+                continue
+            for entry in entries:
+                if not _is_temporary(entry.name) or not entry.is_file(follow_symlinks=False):
+                    continue
+                try:
+                    if entry.stat(follow_symlinks=False).st_mtime > limit:
+                        continue  # maybe a write in progress on this or another server
+                    os.unlink(entry.path)
+                except FileNotFoundError:
+                    continue  # its writer finished meanwhile, or another sweep took it
+                removed += 1
+        return removed
 
     def _file(self, key: str) -> str:
         """Map a key to a path under root, refusing anything that could step outside it."""
@@ -137,6 +211,25 @@ def _link_no_clobber(source: str, target: str) -> bool:
             return False
         os.replace(source, target)
     return True
+
+
+def _is_temporary(name: str) -> bool:
+    return name.startswith(TEMPORARY_PREFIX) and name.endswith(TEMPORARY_SUFFIX)
+
+
+def _make_folders(folder: str) -> None:
+    """``os.makedirs``, flushing each parent that gains a folder, so the path survives a crash."""
+    missing = []
+    while not os.path.isdir(folder):
+        missing.append(folder)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another writer made it meanwhile
+            os.mkdir(path)
+        _fsync_folder(os.path.dirname(path))
 
 
 def _fsync_folder(folder: str) -> None:
