@@ -190,6 +190,52 @@ def check_photos(repair: bool) -> None:
         )
 
 
+@click.group("backup")
+def backup_cli() -> None:
+    """Backups of the database and the photo store."""
+
+
+@backup_cli.command("create")
+@click.argument("directory", type=click.Path(file_okay=False))
+def create_backup(directory: str) -> None:
+    """Back up the database and the photos into DIRECTORY (new or empty), while the app runs."""
+    from . import backup
+
+    config = current_app.config
+    try:
+        summary = backup.create(directory, config["SQLALCHEMY_DATABASE_URI"], config["UPLOAD_DIR"])
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    tables = summary.manifest["database"]["tables"]
+    click.echo(
+        f"backed up {summary.rows} rows in {len(tables)} tables and {summary.photos} photo "
+        f"files into {directory}"
+    )
+    missing = summary.manifest["photos"]["referenced_but_missing"]
+    if missing:
+        raise click.ClickException(
+            f"{len(missing)} photo file(s) the rows refer to are not in the store (see "
+            "`flask photos check`): " + ", ".join(missing[:5])
+        )
+
+
+@backup_cli.command("restore")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+def restore_backup(directory: str) -> None:
+    """Restore DIRECTORY into the (empty) database and the (empty) UPLOAD_DIR, checking it."""
+    from . import backup
+
+    config = current_app.config
+    try:
+        summary = backup.restore(directory, config["SQLALCHEMY_DATABASE_URI"], config["UPLOAD_DIR"])
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"restored {summary.rows} rows and {summary.photos} photo files from {directory} "
+        f"(made {summary.manifest['created_at']}); every count and checksum matches"
+    )
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(register_cli)
     app.cli.add_command(checklist_cli)
@@ -197,3 +243,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed)
     app.cli.add_command(users_cli)
     app.cli.add_command(photos_cli)
+    app.cli.add_command(backup_cli)
