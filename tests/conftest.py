@@ -7,7 +7,10 @@ migrations, as in production.
 
 from __future__ import annotations
 
+import itertools
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -80,12 +83,30 @@ def _reset_schema() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _app_context(app):
+def _app_context(app, request):
     """Each test runs in an app context and leaves an empty database behind."""
     with app.app_context():
         yield
-        db.session.remove()
-        _empty_tables()
+        try:
+            _quiesce_browser(request)
+        finally:
+            db.session.remove()
+            _empty_tables()
+
+
+def _quiesce_browser(request) -> None:
+    """Before the tables are emptied: no page left open, no request still being served.
+
+    A page the test left open (it failed midway) keeps its timers and its service worker, which
+    go on calling the live server during later tests; a request still in flight when the tables
+    are emptied waits on their locks or deadlocks with the TRUNCATE (PostgreSQL), or is refused
+    as "database is locked" (SQLite).
+    """
+    if "browser" in request.fixturenames:
+        for context in request.getfixturevalue("browser").contexts:
+            context.close()
+    if "live_server" in request.fixturenames:
+        request.getfixturevalue("live_server").wait_idle()
 
 
 def _empty_tables() -> None:
@@ -188,21 +209,91 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 PHONE = {"width": 390, "height": 844}
+# Bounds, not waits: every browser wait is for an event (a URL, an element, a response, a
+# condition) and this only says when to give up. Generous, because a busy machine (two cores
+# shared with other jobs) can take many seconds for what takes milliseconds on a quiet one.
+BROWSER_TIMEOUT_MS = 120_000
+
+
+class LiveServer(str):
+    """The live server's base URL, which can also wait until no request is being served."""
+
+    def __new__(cls, url: str, tracker: _InFlight):
+        server = super().__new__(cls, url)
+        server.tracker = tracker
+        return server
+
+    def wait_idle(self) -> None:
+        self.tracker.wait_idle(BROWSER_TIMEOUT_MS / 1000)
+
+
+class _InFlight:
+    """WSGI middleware counting the requests the app is still working on.
+
+    A request is done once its response was produced (its body iterated to the end, or closed):
+    the app has let go of the database by then. The server may still be draining the socket.
+    """
+
+    def __init__(self, app):
+        self.app, self.serving = app, {}
+        self.changed = threading.Condition()
+        self._numbers = itertools.count()
+
+    def __call__(self, environ, start_response):
+        number = next(self._numbers)
+        with self.changed:
+            self.serving[number] = f"{environ['REQUEST_METHOD']} {environ.get('PATH_INFO')}"
+        try:
+            body = self.app(environ, start_response)
+        except BaseException:
+            self._done(number)
+            raise
+        return _Body(body, lambda: self._done(number))
+
+    def _done(self, number: int) -> None:
+        with self.changed:
+            self.serving.pop(number, None)
+            self.changed.notify_all()
+
+    def wait_idle(self, timeout: float) -> None:
+        with self.changed:
+            assert self.changed.wait_for(lambda: not self.serving, timeout), (
+                f"still being served after {timeout} s: {list(self.serving.values())}"
+            )
+
+
+class _Body:
+    """A response body that reports when it is over: iterated to its end, or closed."""
+
+    def __init__(self, body, done):
+        self.body, self.done = body, done
+
+    def __iter__(self):
+        try:
+            yield from self.body
+        finally:
+            self.done()
+
+    def close(self):
+        try:
+            if hasattr(self.body, "close"):
+                self.body.close()
+        finally:
+            self.done()
 
 
 @pytest.fixture(scope="session")
 def live_server(app):
     """The app served on a free local port, sharing the test database."""
-    import threading
-
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    tracker = _InFlight(app)
+    server = make_server("127.0.0.1", 0, tracker, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield LiveServer(f"http://127.0.0.1:{server.server_port}", tracker)
     server.shutdown()
-    thread.join(timeout=5)
+    thread.join(timeout=60)
 
 
 @pytest.fixture(scope="session")
@@ -216,21 +307,45 @@ def browser():
         if os.environ.get("CI") or os.environ.get("SOUKCHECK_REQUIRE_BROWSER"):
             pytest.fail(message)
         pytest.skip(message)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=BROWSER_TIMEOUT_MS)
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=BROWSER_TIMEOUT_MS
+        )
         yield chromium
         chromium.close()
+
+
+def phone_context(browser, *, scale: int = 2, **options):
+    """A phone-sized browser context (390×844, touch) that waits as long as the machine needs."""
+    context = browser.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=scale, **options
+    )
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
+    context.set_default_navigation_timeout(BROWSER_TIMEOUT_MS)
+    return context
 
 
 @pytest.fixture
 def phone(browser):
     """A fresh phone-sized browser context (390×844, touch), closed after the test."""
-    context = browser.new_context(
-        viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2
-    )
-    context.set_default_timeout(10_000)
+    context = phone_context(browser)
     page = context.new_page()
     yield page
     context.close()
+
+
+def wait_until(page, expression: str, timeout: float = BROWSER_TIMEOUT_MS / 1000) -> None:
+    """Wait for a JavaScript condition to hold, checking it again and again until it does.
+
+    For what no element shows (a service worker in control, a cache filled); what the page
+    shows is waited for with a locator. (``page.wait_for_function`` would compile the
+    expression in the page, which our CSP forbids.) ``timeout`` is a bound, not a wait.
+    """
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(f"async () => Boolean(await ({expression}))"):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        page.wait_for_timeout(50)  # lets the page run between two checks

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 import warnings
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from compliance.extensions import db
 from compliance.models import CorrectiveAction
 
 from . import factories, imagefactory
-from .conftest import PHONE
+from .conftest import PHONE, phone_context, wait_until
 from .test_artisan_helpers import badge_url, fresh_limits, inspect, private_url  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fresh_limits", "csrf")]
@@ -111,11 +110,7 @@ def world(region, checklist_version):
 
 
 def new_phone(browser, base, lang):
-    context = browser.new_context(
-        viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=1
-    )
-    # A first dashboard on a busy shared machine can take longer than 10 s to render.
-    context.set_default_timeout(30_000)
+    context = phone_context(browser, scale=1)
     context.add_cookies([{"name": "lang", "value": lang, "url": base}])
     return context, context.new_page()
 
@@ -125,7 +120,9 @@ def log_in(page, base, user):
     page.fill("input[name=username]", user.username)
     page.fill("input[name=password]", factories.PASSWORD)
     page.locator("form:has(input[name=password]) button[type=submit]").click()
-    page.wait_for_load_state()
+    # The page the login leads to, not the login page still loaded: going on before it came
+    # would cancel the login.
+    page.wait_for_url(lambda url: not url.endswith("/login"))
 
 
 def shot(page, name):
@@ -190,14 +187,6 @@ def visit(page, url, name, problems, *, targets=True):
     problems += axe_problems(page, name)
     if targets:
         problems += small_targets(page, name)
-
-
-def wait_until(page, expression: str, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(f"async () => Boolean(await ({expression}))"):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still false after {timeout}s: {expression}")
-        page.wait_for_timeout(100)
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

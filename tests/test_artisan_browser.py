@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from compliance import checklist_store
@@ -19,7 +20,7 @@ from compliance.extensions import db
 from compliance.models import Contest, Inspection
 
 from . import factories, imagefactory
-from .conftest import PHONE
+from .conftest import phone_context
 from .test_artisan_helpers import fresh_limits, inspect, private_url  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fresh_limits")]
@@ -71,10 +72,7 @@ def test_artisan_contests_and_sees_the_recomputed_result(
     proof = tmp_path / "prices.jpg"
     proof.write_bytes(imagefactory.jpeg(1200, 900, orientation=6))
 
-    artisan_context = browser.new_context(
-        viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2
-    )
-    artisan_context.set_default_timeout(10_000)
+    artisan_context = phone_context(browser)
     page = artisan_context.new_page()
 
     # From the slip's QR code straight to the result, in Arabic.
@@ -99,19 +97,18 @@ def test_artisan_contests_and_sees_the_recomputed_result(
     shot(page, "artisan-contest-sent-ar")
 
     # The coordinator, on their own phone, accepts it.
-    staff_context = browser.new_context(
-        viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2
-    )
-    staff_context.set_default_timeout(10_000)
+    staff_context = phone_context(browser)
     staff = staff_context.new_page()
     staff.goto(f"{live_server}/login")
     staff.fill("input[name=username]", coordinator.username)
     staff.fill("input[name=password]", factories.PASSWORD)
     staff.locator("form:has(input[name=password]) button[type=submit]").click()
-    staff.wait_for_load_state()
+    # Logged in once the next page came: going on before would cancel the login.
+    staff.wait_for_url(lambda url: not url.endswith("/login"))
     staff.goto(f"{live_server}/coordination/contests")
     assert staff.locator("html[dir=rtl]").count() == 1
     staff.locator(f"a[href$='/coordination/contests/{contest.id}']").click()
+    staff.wait_for_url(re.compile(rf"/coordination/contests/{contest.id}$"))
     assert "كل المنتوجات عليها الثمن" in staff.content()
     assert staff.locator("img[alt]").count() >= 2  # the inspector's photo and the artisan's
     staff.fill("textarea[name=reason]", "الصورة واضحة")
@@ -140,13 +137,11 @@ def test_artisan_contests_and_sees_the_recomputed_result(
     assert staff.locator("article.cut svg.qr").count() == 1
     shot(staff, "badges-print-ar")
     staff.locator("button[name=lang][value=fr]").click()
-    staff.wait_for_load_state()
-    assert staff.locator("html[lang=fr]").count() == 1
+    expect(staff.locator("html[lang=fr]")).to_have_count(1)  # once the page came again
     shot(staff, "badges-print-fr")
 
     page.locator("button[name=lang][value=fr]").click()
-    page.wait_for_load_state()
-    assert page.locator("html[lang=fr][dir=ltr]").count() == 1
+    expect(page.locator("html[lang=fr][dir=ltr]")).to_have_count(1)
     shot(page, "artisan-me-fr")
     staff_context.close()
     artisan_context.close()

@@ -94,7 +94,7 @@ class Server:
             [
                 *(sys.executable, "-m", "gunicorn"),
                 *("--bind", f"fd://{fd}", "--workers", "2", "--preload"),
-                *("--timeout", "120", "--log-level", "warning"),
+                *("--timeout", "600", "--log-level", "warning"),  # a bound: busy machines are slow
                 "tests.crashserver:app",
             ],
             cwd=ROOT,

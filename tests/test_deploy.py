@@ -47,9 +47,13 @@ def test_the_service_stops_every_process_of_its_cgroup():
 
 def test_systemd_accepts_the_units(tmp_path):
     analyze = shutil.which("systemd-analyze")
-    assert analyze or not os.environ.get("CI"), "CI machines have systemd-analyze"
+    # CI (.ci/run sets SOUKCHECK_REQUIRE_BROWSER) runs on Debian with systemd's tools; a
+    # developer's machine without them still has the reading test above.
     if analyze is None:
-        return  # the reading test above still holds; nothing to run here
+        assert not (os.environ.get("CI") or os.environ.get("SOUKCHECK_REQUIRE_BROWSER")), (
+            "systemd-analyze not found: apt-get install systemd"
+        )
+        return
     venv = Path(sys.executable).parent.parent
     for unit in (SERVICE, SOCKET):
         text = unit.read_text().replace(INSTALLED_VENV, str(venv))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from compliance import checklist_store
@@ -36,7 +37,7 @@ def test_inspector_walk(
 
     page.goto(f"{live_server}/login")
     page.locator(f"button[name=lang][value={lang}]").click()
-    assert page.locator(f"html[lang={lang}][dir={direction}]").count() == 1
+    expect(page.locator(f"html[lang={lang}][dir={direction}]")).to_have_count(1)
     page.fill("input[name=username]", inspector.username)
     page.fill("input[name=password]", factories.PASSWORD)
     page.locator("form:has(input[name=password]) button[type=submit]").click()
