@@ -18,7 +18,7 @@ from compliance.extensions import db
 from compliance.models import Artisan
 
 from . import factories
-from .conftest import PHONE
+from .conftest import BROWSER_TIMEOUT_MS, PHONE
 from .test_artisan_helpers import fresh_limits, secret  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fresh_limits")]
@@ -51,7 +51,7 @@ def test_issue_a_slip_print_it_with_its_pin_then_without(live_server, browser, r
         else {"viewport": DESKTOP}
     )
     context = browser.new_context(**options)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)  # a bound: busy machines are slow
     page = context.new_page()
     try:
         page.goto(f"{live_server}/login")
