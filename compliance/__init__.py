@@ -11,6 +11,7 @@ from flask import Flask, current_app, request
 from flask_babel import get_locale
 from flask_login import current_user
 
+from . import edge
 from .config import Config, check_production_secret, config_for_environment
 from .extensions import babel, csrf, db, htmx, login_manager, migrate
 
@@ -33,6 +34,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
+    edge.init_app(app)  # first: its checks run before any extension reads the request
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
     csrf.init_app(app)
@@ -110,7 +112,7 @@ def _static_version(filename: str) -> str:
     path = STATIC / filename
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()[:10]
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in a requested name
         return "0"
 
 

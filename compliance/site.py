@@ -1,4 +1,4 @@
-"""Site-wide pieces: template helpers, error pages and security headers."""
+"""Site-wide pieces: template helpers, error pages (JSON under the API) and security headers."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ from flask_babel import gettext as _
 from flask_compress import Compress
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
-from . import dates, static_version, text_direction
+from . import dates, edge, static_version, text_direction
+from .extensions import db
 from .forms import EmptyForm
 from .labels import TEMPLATE_GLOBALS
 
@@ -216,35 +218,79 @@ def init_app(app: Flask) -> None:
 
     app.after_request(_pack_static)
 
-    def error_page(code: int, title: str, message: str):
-        if request.headers.get("HX-Request"):
-            body = Markup('<p class="flash error" role="alert">{}</p>').format(message)
-            return body, code
-        return render_template("error.html", code=code, title=title, message=message), code
+    app.register_error_handler(HTTPException, _http_error)
+    # A server failure is an HTTPException too (Flask wraps it in InternalServerError), so the
+    # handler above answers it; this one only makes sure the failed transaction is not reused
+    # by the error page.
+    app.register_error_handler(InternalServerError, _server_error)
 
-    @app.errorhandler(403)
-    def forbidden(_error):
-        return error_page(403, _("Not allowed"), _("Your account cannot open this page."))
 
-    @app.errorhandler(404)
-    def not_found(_error):
-        return error_page(
-            404, _("Not found"), _("This page does not exist or is not yours to see.")
+# --- Errors ------------------------------------------------------------------------------------
+#
+# One handler for every HTTP error, registered by class so that a blueprint's own handler for a
+# class (the artisans' rate-limit page) still wins. Under a prefix registered with
+# :func:`edge.json_api` (the phone's sync API) every error is JSON, even those raised before a
+# blueprint is known (no route matched, wrong method) and server failures. Error pages never
+# read the request's form: a 413 must not read the body it refused.
+
+
+def error_text(error: HTTPException) -> tuple[str, str]:
+    """A title and a message for ``error``, in the user's language."""
+    message = getattr(error, "message", None)  # a typed error that says what was wrong
+    code = error.code or 500
+    if code == 400:
+        return _("Not understood"), (
+            str(message)
+            if message
+            else _("What was sent could not be read. Go back and try again.")
         )
-
-    @app.errorhandler(413)
-    def too_large(_error):
-        limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
-        return error_page(
-            413,
-            _("Too large"),
-            _("What you sent is larger than %(mb)s MB. Send fewer or smaller photos.", mb=limit),
+    if code == 403:
+        return _("Not allowed"), _("Your account cannot open this page.")
+    if code == 404:
+        return _("Not found"), _("This page does not exist or is not yours to see.")
+    if code == 405:
+        return _("Not allowed"), _(
+            "This page cannot be used this way. Go back and use its buttons."
         )
+    if code == 413:
+        limit = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        return _("Too large"), _(
+            "What you sent is larger than %(mb)s MB. Send fewer or smaller photos.", mb=limit
+        )
+    if code == 429:
+        return _("Too many attempts"), _("Too many attempts. Wait a few minutes and try again.")
+    if code >= 500:
+        return _("Something went wrong"), _(
+            "Something went wrong on our side. Try again in a moment."
+        )
+    return _("Not accepted"), _("This request could not be handled. Go back and try again.")
 
-    @app.errorhandler(CSRFError)
-    def csrf_failed(_error):
-        return error_page(
-            400,
+
+def _http_error(error: HTTPException):
+    if error.code is None:  # not an error (a routing redirect): let Flask send it
+        return error
+    render = edge.json_api_of(request.path)
+    if render is not None:
+        return render(error)
+    if isinstance(error, CSRFError):
+        title, message = (
             _("Page expired"),
             _("This form has expired. Go back, reload the page and try again."),
         )
+    else:
+        title, message = error_text(error)
+    code = error.code
+    if request.headers.get("HX-Request"):
+        body = Markup('<p class="flash error" role="alert">{}</p>').format(message)
+        return body, code
+    response = current_app.make_response(
+        (render_template("error.html", code=code, title=title, message=message), code)
+    )
+    if error.code == 405 and isinstance(error, MethodNotAllowed):
+        response.headers["Allow"] = ", ".join(error.valid_methods or ())
+    return response
+
+
+def _server_error(error: InternalServerError):
+    db.session.rollback()
+    return _http_error(error)

@@ -33,9 +33,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from .. import access, checklist_store, inspections
+from .. import access, checklist_store, edge, inspections, site
 from ..extensions import csrf, db
 from ..labels import MISSING
 from ..models import OPEN, ChecklistVersion, CorrectiveAction, Inspection, Stall
@@ -62,19 +62,22 @@ def _api_error(error: ApiError):
 
 
 def _http_error(error: HTTPException):
+    """Every HTTP error under the API, server failures included, as JSON."""
     messages = {
         401: _("Log in again to send what is waiting on this phone."),
-        403: _("Your account cannot open this page."),
-        404: _("This page does not exist or is not yours to see."),
         413: _("This photo is too big. Take the picture again."),
+        500: _("The server failed to take this. It stays on this phone and will be sent again."),
     }
-    message = messages.get(error.code or 500, error.description or "")
-    return jsonify(error=error.name.lower().replace(" ", "_"), message=message), error.code
+    code = error.code or 500
+    message = messages.get(code) or site.error_text(error)[1]
+    response = jsonify(error=error.name.lower().replace(" ", "_"), message=message)
+    response.status_code = code
+    if isinstance(error, MethodNotAllowed):
+        response.headers["Allow"] = ", ".join(error.valid_methods or ())
+    return _no_store(response)
 
 
-# By code: the site's own handlers for these codes answer in HTML, and code wins over class.
-for _code in (400, 401, 403, 404, 405, 413):
-    api.register_error_handler(_code, _http_error)
+edge.json_api(api, _http_error)
 
 
 @api.before_request
@@ -321,11 +324,11 @@ def put_inspection(inspection_id: str):
         abort(404)
     data = _payload()
     stall_id = data.get("stall_id")
-    if not isinstance(stall_id, int) or isinstance(stall_id, bool):
+    if not edge.is_db_int(stall_id):
         raise _bad(_("The phone sent something this server cannot read. Update the app."))
     stall = access.stall_or_404(current_user, stall_id)
     version_id = data.get("checklist_version_id")
-    version = db.session.get(ChecklistVersion, version_id) if isinstance(version_id, int) else None
+    version = db.session.get(ChecklistVersion, version_id) if edge.is_db_int(version_id) else None
     if version is None or version.key != current_app.config["CHECKLIST_KEY"]:
         raise ApiError(
             422, "unknown_checklist", _("This checklist is not known here. Update the app.")
