@@ -59,6 +59,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         models,  # noqa: F401  (register tables with the metadata)
         site,
     )
+    from .artisan import ratelimit
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(inspect.bp, url_prefix="/inspect")
@@ -74,6 +75,8 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         app, *[e for e in app.view_functions if e == "static" or e.endswith(".static")]
     )
     _sweep_photo_store(app)
+    # After the routes: the limiter wraps view functions that must already be registered.
+    ratelimit.init_app(app)
     return app
 
 

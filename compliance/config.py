@@ -1,10 +1,13 @@
 """Settings, read from environment variables, with safe defaults for development.
 
 Every setting is listed in README.md. Production (``SOUKCHECK_ENV=production``) refuses to
-start without a real ``SECRET_KEY``.
+start without a real ``SECRET_KEY``, and sends cookies only over HTTPS, with HSTS.
 """
 
+import math
 import os
+from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,12 +48,18 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_DURATION = timedelta(days=31)  # the tournament, with a margin
+    HSTS_SECONDS = 0  # Strict-Transport-Security, sent in production only
     WTF_CSRF_TIME_LIMIT = None  # a form left open during a long walk must still submit
     SEND_FILE_MAX_AGE_DEFAULT = 0
 
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    HSTS_SECONDS = _int("HSTS_SECONDS", 365 * 24 * 3600)
 
 
 class TestingConfig(Config):
@@ -69,9 +78,28 @@ def config_for_environment() -> type[Config]:
     return ProductionConfig if os.environ.get("SOUKCHECK_ENV") == "production" else Config
 
 
+# A secret must carry at least this many bits by the estimate below: 32 random hex digits carry
+# about 120, ``secrets.token_hex(32)`` about 250; "aaaaaaaaaaaaaaaa" carries none.
+MIN_SECRET_BITS = 80
+
+
+def secret_bits(secret: str) -> float:
+    """A rough upper bound of a secret's entropy: its length times the Shannon entropy of its
+    characters. It cannot see every pattern ("abcdefgh…"), but it refuses repetition and
+    secrets too short for their alphabet."""
+    counts = Counter(secret)
+    n = len(secret)
+    return n * -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
 def check_production_secret(secret: str | None) -> None:
-    """Refuse to serve production traffic with a missing or development secret."""
-    if not secret or secret in (DEV_SECRET, "testing-secret") or len(secret) < 16:
+    """Refuse to serve production traffic with a missing, development or guessable secret."""
+    if (
+        not secret
+        or secret in (DEV_SECRET, "testing-secret")
+        or len(secret) < 16
+        or secret_bits(secret) < MIN_SECRET_BITS
+    ):
         raise RuntimeError(
             "SECRET_KEY must be set to a long random value in production "
             "(for example: python -c 'import secrets; print(secrets.token_hex(32))')."

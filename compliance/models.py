@@ -175,6 +175,9 @@ class User(UserMixin, db.Model):
     language: Mapped[str | None] = mapped_column(String(5))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Part of every session and remember-me cookie of the account: bumping it ends them all
+    # (see compliance/auth/accounts.py).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     region: Mapped[Region | None] = relationship()
 
@@ -182,8 +185,26 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         return self.active
 
+    def get_id(self) -> str:
+        """Flask-Login's id in the session and the remember-me cookie: account and version."""
+        return f"{self.id}:{self.session_version or 0}"
+
+    def end_sessions(self) -> None:
+        """End every session and remember-me cookie of this account, on every device.
+
+        Called at login (the new cookie differs from any copied before), at logout, with a
+        new password (:meth:`set_password`) and by :meth:`deactivate`; call it too when the
+        account's role or region changes. Takes effect when the session is committed.
+        """
+        self.session_version = (self.session_version or 0) + 1
+
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()
+
+    def deactivate(self) -> None:
+        self.active = False
+        self.end_sessions()
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

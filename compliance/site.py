@@ -195,6 +195,14 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if app.config.get("HSTS_SECONDS"):
+            response.headers.setdefault(
+                "Strict-Transport-Security",
+                f"max-age={app.config['HSTS_SECONDS']}; includeSubDomains",
+            )
+        # send_file marks what it sends public; a view that says private (photos) means it.
+        if response.cache_control.private:
+            response.cache_control.public = False
         if _is_static():
             # Our CSS, JavaScript and images (no page, nothing to frame): a phone on 3G pays
             # for every header, so they carry only what they need. A versioned name never

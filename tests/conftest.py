@@ -20,6 +20,7 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from compliance import checklist_store, create_app, reference
+from compliance.artisan import ratelimit
 from compliance.checklist import load_file
 from compliance.config import TestingConfig
 from compliance.extensions import db
@@ -84,7 +85,9 @@ def _reset_schema() -> None:
 
 @pytest.fixture(autouse=True)
 def _app_context(app, request):
-    """Each test runs in an app context and leaves an empty database behind."""
+    """Each test runs in an app context, with no failed attempts counted, and leaves an empty
+    database behind."""
+    ratelimit.limiter_of(app).reset()
     with app.app_context():
         yield
         try:

@@ -425,11 +425,12 @@ def test_concurrent_copies_of_one_submission_store_it_once(app, stall, region, c
     body = json.dumps(payload(stall, checklist_version, photos=[("shop_clean", sha)]))
     inspection_id = str(uuid.uuid4())
     statuses, barrier = [], threading.Barrier(3)
+    # Tabs of one browser share its login (each new login ends the sessions before it).
+    session = login(app.test_client(), inspector).get_cookie("session").value
 
     def phone():
         client = app.test_client()
-        with app.app_context():
-            login(client, inspector)
+        client.set_cookie("session", session)
         barrier.wait()
         response = client.put(
             f"{API}/inspections/{inspection_id}", data=body, content_type="application/json"

@@ -19,7 +19,7 @@ def test_login_page_renders(client):
 def test_wrong_password_and_unknown_user_get_the_same_message(client, inspector):
     wrong_password = client.post("/login", data={"username": inspector.username, "password": "x"})
     unknown_user = client.post("/login", data={"username": "nobody", "password": "x"})
-    assert wrong_password.status_code == unknown_user.status_code == 200
+    assert wrong_password.status_code == unknown_user.status_code == 401
     assert "Wrong username or password" in wrong_password.get_data(as_text=True)
     assert "Wrong username or password" in unknown_user.get_data(as_text=True)
 
@@ -66,7 +66,7 @@ def test_inactive_account_cannot_log_in(client, inspector):
     response = client.post(
         "/login", data={"username": inspector.username, "password": factories.PASSWORD}
     )
-    assert response.status_code == 200
+    assert response.status_code == 401
 
 
 def test_logout_needs_post(as_inspector):

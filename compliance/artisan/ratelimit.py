@@ -1,16 +1,18 @@
-"""Limits on guessing keys: PIN attempts per card number and per address, failed codes per address.
+"""Limits on guessing keys: artisans' PINs per card number and per address, staff passwords per
+account and per address, failed codes per address.
 
 Flask-Limiter does the counting. Each app gets its own :class:`~flask_limiter.Limiter`, made
-when the blueprint is registered, so the storage is the one *that* app's config names:
+by the factory, so the storage is the one *that* app's config names:
 ``RATELIMIT_STORAGE_URI`` — ``memory://`` by default (one process), a Redis URL such as
 ``redis://127.0.0.1:6379`` when several app servers must share the counts (otherwise each
 server would allow the full number of attempts). If Redis goes down, each server falls back to
-counting in its own memory rather than refusing every artisan.
+counting in its own memory rather than refusing everyone.
 
-Views declare their limits with :func:`limit`; :func:`init_app` wraps them with the app's
-limiter. Only *failed* attempts count (``deduct_when``), so an artisan who types the right PIN
-is never slowed down, and the limits per address stay generous enough for a fan zone where a
-whole mobile network shares one public address (carrier-grade NAT).
+Views declare their limits with :func:`limit`; :func:`init_app` (called by the factory once
+every blueprint is registered) wraps them with the app's limiter. Only *failed* attempts
+count (``deduct_when``), so someone who types the right PIN or password is never slowed
+down, and the limits per address stay generous enough for a fan zone where a whole mobile
+network shares one public address (carrier-grade NAT).
 
 Behind a reverse proxy the address is the proxy's unless the app is wrapped in Werkzeug's
 ``ProxyFix``; that is a deployment setting, not this module's.
@@ -18,11 +20,12 @@ Behind a reverse proxy the address is the proxy's unless the app is wrapped in W
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, current_app, request
-from flask.blueprints import BlueprintSetupState
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -38,12 +41,18 @@ PIN_PER_CARD = "5 per 15 minutes;20 per day"
 PIN_PER_ADDRESS = "30 per 15 minutes;200 per day"
 # Codes have 128 bits; this only stops a scanner hammering the server with made-up links.
 CODE_PER_ADDRESS = "60 per 15 minutes"
+# Staff passwords. Per account (the username typed, whether or not it exists, so that a lock
+# says nothing about which accounts exist): 10 wrong tries in 15 minutes, 50 in a day. A day's
+# lock costs an inspector a tournament day, hence more room than for a PIN; a guessed password
+# still needs years at this rate. Per address: as for PINs (a chamber's office shares one).
+STAFF_PER_ACCOUNT = "10 per 15 minutes;50 per day"
+STAFF_PER_ADDRESS = "30 per 15 minutes;200 per day"
 
 _declared: dict[str, list[dict[str, Any]]] = {}
 
 
 def failed_attempt(response: Response) -> bool:
-    """Only wrong keys count: the views answer those with 401 (PIN) or 404 (link)."""
+    """Only wrong keys count: the views answer those with 401 (PIN, password) or 404 (link)."""
     return response.status_code in (401, 404)
 
 
@@ -53,6 +62,11 @@ def card_number() -> str:
     return "card:" + (keys.clean_card_number(request.form.get("card_number"))[:40] or "-")
 
 
+def username() -> str:
+    """The username typed in the staff login form (any case); the limit key for one account."""
+    return "user:" + ((request.form.get("username") or "").strip().lower()[:80] or "-")
+
+
 def address() -> str:
     return "addr:" + (get_remote_address() or "-")
 
@@ -60,7 +74,7 @@ def address() -> str:
 def limit(
     value: str, *, key: Callable[[], str], endpoint: str, methods: list[str] | None = None
 ) -> Callable:
-    """Declare a limit on a view; it is bound to each app's limiter in :func:`init_app`."""
+    """Declare a limit on the view named ``endpoint`` ("blueprint.view"); see :func:`init_app`."""
 
     def declare(view: Callable) -> Callable:
         _declared.setdefault(endpoint, []).append(
@@ -76,9 +90,8 @@ def limit(
     return declare
 
 
-def init_app(state: BlueprintSetupState) -> None:
-    """Make this app's limiter and wrap the declared views (run once per app, after routes)."""
-    app: Flask = state.app
+def init_app(app: Flask) -> None:
+    """Make this app's limiter and wrap the declared views (once per app, after the routes)."""
     limiter = Limiter(
         get_remote_address,
         app=app,
@@ -88,11 +101,16 @@ def init_app(state: BlueprintSetupState) -> None:
     )
     app.extensions[EXTENSION] = limiter
     for endpoint, limits in _declared.items():
-        full = f"{state.name_prefix}.{state.name}.{endpoint}".lstrip(".")
-        view = app.view_functions[full]
+        view = app.view_functions[endpoint]
         for spec in limits:
             view = limiter.limit(**spec)(view)
-        app.view_functions[full] = view
+        app.view_functions[endpoint] = view
+
+
+def retry_after() -> int:
+    """Seconds until the limit just exceeded lets the next attempt through (at least a minute)."""
+    current = limiter_of().current_limit
+    return max(60, math.ceil(current.reset_at - time.time())) if current else 15 * 60
 
 
 def limiter_of(app: Flask | None = None) -> Limiter:

@@ -10,8 +10,6 @@ with the switch at the bottom of the page (the ``lang`` cookie).
 
 from __future__ import annotations
 
-import math
-import time
 import uuid
 from contextlib import ExitStack
 from datetime import timedelta
@@ -75,8 +73,7 @@ def _end_locale(_error=None):
 
 @bp.errorhandler(RateLimitExceeded)
 def _too_many(error: RateLimitExceeded):
-    current = ratelimit.limiter_of().current_limit
-    wait = max(60, math.ceil(current.reset_at - time.time())) if current else 15 * 60
+    wait = ratelimit.retry_after()
     response = current_app.make_response(
         (
             render_template(
@@ -121,7 +118,7 @@ def _processed(upload) -> ProcessedPhoto | None:
 
 @bp.get("/b/<code>")
 @access.public
-@ratelimit.limit(ratelimit.CODE_PER_ADDRESS, key=ratelimit.address, endpoint="badge")
+@ratelimit.limit(ratelimit.CODE_PER_ADDRESS, key=ratelimit.address, endpoint="artisan.badge")
 def badge(code: str):
     """What anyone scanning the worn badge sees: registered, name, craft, stall. Nothing more."""
     artisan = credentials.by_badge_code(code, _secret())
@@ -145,7 +142,7 @@ def badge(code: str):
 
 @bp.get("/p/<code>")
 @access.public
-@ratelimit.limit(ratelimit.CODE_PER_ADDRESS, key=ratelimit.address, endpoint="private_link")
+@ratelimit.limit(ratelimit.CODE_PER_ADDRESS, key=ratelimit.address, endpoint="artisan.private_link")
 def private_link(code: str):
     """The QR code on the slip: opens the artisan's page on this phone."""
     artisan = credentials.by_private_code(code, _secret())
@@ -158,10 +155,10 @@ def private_link(code: str):
 @bp.route("/login", methods=["GET", "POST"])
 @access.public
 @ratelimit.limit(
-    ratelimit.PIN_PER_CARD, key=ratelimit.card_number, endpoint="login", methods=["POST"]
+    ratelimit.PIN_PER_CARD, key=ratelimit.card_number, endpoint="artisan.login", methods=["POST"]
 )
 @ratelimit.limit(
-    ratelimit.PIN_PER_ADDRESS, key=ratelimit.address, endpoint="login", methods=["POST"]
+    ratelimit.PIN_PER_ADDRESS, key=ratelimit.address, endpoint="artisan.login", methods=["POST"]
 )
 def login():
     """Card number + PIN, for when the QR code on the slip is not at hand."""
