@@ -149,7 +149,7 @@ def test_oversized_contest_and_fix_forms_change_nothing(app, stall, failed):
     assert (contest.status_code, fixed.status_code) == (413, 413)
     assert counts() == before
     # The artisan's pages are Arabic first; the refusal speaks their language too.
-    assert 'lang="ar"' in fixed.get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in fixed.get_data(as_text=True)
 
 
 def test_oversized_sync_request_is_json(as_inspector):

@@ -204,15 +204,14 @@ def cases(rule, world, method: str):
     for huge in (HUGE, HUGER):
         if ints:
             yield "huge id in path", _path(rule, values, inspection, dict.fromkeys(ints, huge)), {}
-    yield "huge id in query", good + "?" + "&".join(f"{n}={HUGE}" for n in QUERY_NAMES), {}
-    yield "huger id in query", good + "?" + "&".join(f"{n}={HUGER}" for n in QUERY_NAMES), {}
+    yield "huge id in query", good + "?" + "&".join(f"{n}={HUGER}" for n in QUERY_NAMES), {}
     if texts:
         nul = {n: quote(NUL) for n in texts}
         yield "NUL in path", _path(rule, values, inspection, nul), {}
         bad_utf8 = dict.fromkeys(texts, BAD_UTF8)
         yield "invalid UTF-8 in path", _path(rule, values, inspection, bad_utf8), {}
-    yield "NUL in query", good + "?" + "&".join(f"{n}={quote(NUL)}" for n in QUERY_NAMES), {}
-    yield "NUL in a query name", good + "?a%00b=1", {}
+    nul_query = "&".join(f"{n}={quote(NUL)}" for n in QUERY_NAMES)
+    yield "NUL in query", f"{good}?a%00b=1&{nul_query}", {}
     yield (
         "invalid UTF-8 in query",
         good + "?" + "&".join(f"{n}={BAD_UTF8}" for n in QUERY_NAMES),
@@ -283,6 +282,10 @@ def cases(rule, world, method: str):
             "content_type": "multipart/form-data; boundary=b",
         },
     )
+    if not rule.rule.startswith(API_PREFIX):
+        # Only the sync API takes JSON; one body is enough to show a page form refuses it.
+        yield "JSON to a page form", good, {"json": {"username": 1, "message": ["x"]}}
+        return
     stall_id = values["stall_id"]
     for label, payload in (
         ("NUL in JSON", {"stall_id": stall_id, "answers": {"clean\x00": {"result": NUL}}}),
@@ -378,5 +381,5 @@ def test_no_bad_input_gets_a_server_error(app, world, role, monkeypatch):
                     failures.append(f"{where}: {response.status_code} not JSON")
                 if rule.endpoint in LOGOUTS:
                     client = sign_in_again()
-    assert sent > 1000
+    assert sent > 600  # every route, every kind: a shrinking map would show here
     assert not failures, f"{len(failures)} of {sent} failed:\n" + "\n".join(failures)

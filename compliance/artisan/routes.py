@@ -53,10 +53,12 @@ ARABIC_FIRST = frozenset(
 # --- Language, session, errors -----------------------------------------------------------------
 
 
-@bp.before_request
-def _arabic_first():
+# A URL-value preprocessor, not a before-request hook: those of the app run first, and one of
+# them may refuse the request at the edge (a body too large); the refusal speaks Arabic too.
+@bp.url_value_preprocessor
+def _arabic_first(endpoint: str | None, _values: dict | None) -> None:
     """Arabic unless the person switched language (the switch sets the ``lang`` cookie)."""
-    if request.endpoint not in ARABIC_FIRST:
+    if endpoint not in ARABIC_FIRST:
         return
     chosen = request.cookies.get("lang")
     stack = ExitStack()
