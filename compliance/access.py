@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import Select, select
 
+from .edge import DB_INT_MAX
 from .extensions import db
 from .models import (
     ADMIN,
@@ -60,7 +61,7 @@ ARTISAN_SESSION_ID = "artisan_id"
 ARTISAN_SESSION_VERSION = "artisan_key_version"
 
 # Ids beyond the database's integer range are nobody's: 404 before the database sees them.
-_MAX_ID = 2**31 - 1
+_MAX_ID = DB_INT_MAX
 
 
 @dataclass(frozen=True)
