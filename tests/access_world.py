@@ -156,7 +156,7 @@ def client_of(app, principal: Principal):
     client = app.test_client()
     with client.session_transaction() as session:
         if principal.kind == "staff":
-            session["_user_id"] = str(principal.row.id)
+            session["_user_id"] = principal.row.get_id()  # id and session version
             session["_fresh"] = True
         elif principal.kind == "artisan":
             session[access.ARTISAN_SESSION_ID] = principal.row.id
