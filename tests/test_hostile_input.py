@@ -158,7 +158,8 @@ def _path(rule, values: dict, inspection: str, bad: dict | None = None) -> str:
             return inspection
         if name == "code" and rule.endpoint == "chamber.region":
             return "MA-04"
-        return quote(str(values[name]))
+        # A route added later with a name this walk does not know still gets a value.
+        return quote(str(values.get(name, 1)))
 
     return PLACEHOLDER.sub(value, rule.rule)
 
