@@ -24,6 +24,7 @@ from flask import Flask, abort, current_app, flash, g, redirect, session, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import Select, select
+from sqlalchemy.orm import joinedload
 
 from .edge import DB_INT_MAX
 from .extensions import db
@@ -221,17 +222,18 @@ def can_see_inspection(principal: Principal, inspection: Inspection) -> bool:
     return _in_region(principal, stall_region_id(inspection.stall))
 
 
-def _get(model, row_id: object):
+def _get(model, row_id: object, *options):
     if isinstance(row_id, bool) or not isinstance(row_id, int) or not 0 < row_id <= _MAX_ID:
         return None
-    return db.session.get(model, row_id)
+    return db.session.get(model, row_id, options=options)
 
 
 # --- the loaders -----------------------------------------------------------------------------
 
 
 def stall_or_404(principal: Principal, stall_id: int) -> Stall:
-    stall = _get(Stall, stall_id)
+    # With its venue and province in the same query: the region check needs both.
+    stall = _get(Stall, stall_id, joinedload(Stall.venue).joinedload(Venue.province))
     if stall is None or not can_see_stall(principal, stall):
         abort(404)
     return stall

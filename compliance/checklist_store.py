@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 from sqlalchemy import func, select
@@ -69,7 +70,7 @@ def latest_any() -> ChecklistVersion | None:
     )
 
 
-def definition(version: ChecklistVersion) -> Checklist:
+def definition(version: ChecklistVersion | VersionRef) -> Checklist:
     """The parsed checklist of a stored version (versions are immutable, so cache by hash)."""
     return _parsed(version.content_hash, version.id)
 
@@ -78,3 +79,42 @@ def definition(version: ChecklistVersion) -> Checklist:
 def _parsed(content_hash: str, version_id: int) -> Checklist:
     row = db.session.get(ChecklistVersion, version_id)
     return Checklist.from_dict(row.definition)
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    """What a submission needs of a checklist version: enough to score and to store it."""
+
+    id: int
+    key: str
+    version: int
+    content_hash: str
+
+
+# Versions are immutable and never deleted, so a worker reads each one once (the sync API
+# names one in every submission). Only tests, which empty the database, call forget().
+_refs: dict[int, VersionRef] = {}
+
+
+def version_ref(version_id: int) -> VersionRef | None:
+    """The checklist version ``version_id``, or None if there is none."""
+    ref = _refs.get(version_id)
+    if ref is None:
+        row = db.session.execute(
+            select(
+                ChecklistVersion.id,
+                ChecklistVersion.key,
+                ChecklistVersion.version,
+                ChecklistVersion.content_hash,
+            ).where(ChecklistVersion.id == version_id)
+        ).first()
+        if row is None:
+            return None
+        ref = _refs.setdefault(version_id, VersionRef(*row))
+    return ref
+
+
+def forget() -> None:
+    """Drop what :func:`version_ref` remembers (the database was emptied)."""
+    _refs.clear()
+    _parsed.cache_clear()

@@ -1,4 +1,4 @@
-"""Flask commands: load checklists, seed demo data, manage users."""
+"""Flask commands: load checklists, seed demo data, manage users, rebuild the tallies."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from . import checklist_store
 from .checklist import ChecklistError, load_file
@@ -236,6 +236,21 @@ def restore_backup(directory: str) -> None:
     )
 
 
+@click.group("tallies")
+def tallies_cli() -> None:
+    """The dashboards' running tallies."""
+
+
+@tallies_cli.command("rebuild")
+def rebuild_tallies() -> None:
+    """Recompute every tally from the inspections (after a bulk import or a fix in SQL)."""
+    from .chamber import tallies
+
+    tallies.rebuild()
+    counted = db.session.scalar(select(func.coalesce(func.sum(tallies.DailyTally.inspections), 0)))
+    click.echo(f"tallies rebuilt: {counted} submitted inspections counted")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(register_cli)
     app.cli.add_command(checklist_cli)
@@ -244,3 +259,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(photos_cli)
     app.cli.add_command(backup_cli)
+    app.cli.add_command(tallies_cli)

@@ -29,3 +29,15 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
 htmx = HTMX()
+
+
+def dialect_insert(entity):
+    """An INSERT that can take ``on_conflict_do_nothing``/``on_conflict_do_update``.
+
+    Both engines we run on have INSERT ... ON CONFLICT; SQLAlchemy spells it per dialect.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(entity)

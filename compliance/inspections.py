@@ -33,13 +33,14 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from . import checklist_store, dates, scoring
 from .checklist import Checklist
-from .extensions import db
+from .extensions import db, dialect_insert
 from .models import (
+    CLOSED,
     DRAFT,
     OPEN,
     SUBMITTED,
@@ -110,9 +111,13 @@ def start(
     return inspection
 
 
+class OtherVisit(InspectionError):
+    """The inspection's id is already another stall's or another inspector's visit."""
+
+
 def _check_owner(inspection: Inspection, stall: Stall, inspector: User) -> None:
     if inspection.stall_id != stall.id or inspection.inspector_id != inspector.id:
-        raise InspectionError(N_("This inspection number is already used for another visit."))
+        raise OtherVisit(N_("This inspection number is already used for another visit."))
 
 
 def answers_of(inspection: Inspection) -> dict[str, str]:
@@ -150,6 +155,25 @@ def _set_answer(
     comment: str | None,
 ) -> Answer | None:
     """Validate and set one answer in the session, without committing."""
+    result, comment = _checked_answer(checklist, item_key, result, comment)
+    answer = next((a for a in inspection.answers if a.item_key == item_key), None)
+    if answer is None:
+        if result is None:
+            return None
+        answer = Answer(item_key=item_key, result=result, comment=comment)
+        inspection.answers.append(answer)
+    else:
+        if result is not None:
+            answer.result = result
+        if comment is not None:
+            answer.comment = comment
+    return answer
+
+
+def _checked_answer(
+    checklist: Checklist, item_key: str, result: str | None, comment: str | None
+) -> tuple[str | None, str]:
+    """(result, comment) if they may be recorded for this item; InspectionError otherwise."""
     try:
         item = checklist.item(item_key)
     except KeyError:
@@ -163,18 +187,7 @@ def _set_answer(
         raise InspectionError(
             N_("The comment is too long (%(max)s characters at most)."), max=MAX_COMMENT
         )
-    answer = next((a for a in inspection.answers if a.item_key == item_key), None)
-    if answer is None:
-        if result is None:
-            return None
-        answer = Answer(item_key=item_key, result=result, comment=comment)
-        inspection.answers.append(answer)
-    else:
-        if result is not None:
-            answer.result = result
-        if comment is not None:
-            answer.comment = comment
-    return answer
+    return result, comment
 
 
 def attach_photo(
@@ -272,8 +285,11 @@ def submit(
     if inspection.status == SUBMITTED:
         return _resubmitted(inspection, answers)
     if answers:
+        _require_draft(inspection)
+        checklist = checklist_of(inspection)
         for key, (result, comment) in answers.items():
-            save_answer(inspection, key, result, comment)
+            _set_answer(inspection, checklist, key, result, comment)
+        inspection.updated_at = utcnow()
     return _submit_draft(
         inspection, answers=answers, declared=[], actor=actor, now=now or utcnow(), done_at=None
     )
@@ -307,6 +323,7 @@ def _submit_draft(
             N_("Every item is N/A: nothing was checked. Answer at least one item Pass or Fail.")
         )
     submitted_at = done_at or now
+    day = _local_day(submitted_at)
     # Only one request may move the draft to submitted, however many arrive at once.
     moved = db.session.execute(
         update(Inspection)
@@ -314,7 +331,7 @@ def _submit_draft(
         .values(
             status=SUBMITTED,
             submitted_at=submitted_at,
-            submitted_day=_local_day(submitted_at),
+            submitted_day=day,
             received_at=now,
             score=outcome.score,
             verdict=outcome.verdict,
@@ -324,29 +341,27 @@ def _submit_draft(
             photos_pending=len(pending),
             updated_at=now,
         )
-        .execution_options(synchronize_session=False)
+        # The values are set on the object in hand too: nothing is read back.
+        .execution_options(synchronize_session="evaluate")
     ).rowcount
     if moved != 1:
         db.session.rollback()
         db.session.refresh(inspection)
         return _resubmitted(inspection, answers)
-    db.session.refresh(inspection)
-    _follow_up(inspection, checklist, outcome, submitted_at)
-    audit(
-        f"user:{actor.id}" if actor else "system",
-        "inspection.submit",
-        "inspection",
+    _record(
         inspection.id,
-        actor_id=actor.id if actor else None,
-        after={
-            "score": outcome.score,
-            "verdict": outcome.verdict,
-            "answers": given,
-            **({"photos_pending": len(pending)} if pending else {}),
-        },
+        stall_id=inspection.stall_id,
+        venue_id=inspection.stall.venue_id,
+        version_id=inspection.checklist_version_id,
+        checklist=checklist,
+        given=given,
+        outcome=outcome,
+        submitted_at=submitted_at,
+        day=day,
+        actor=actor,
+        pending=len(pending),
     )
     db.session.commit()
-    db.session.refresh(inspection)
     return Submitted(inspection, created=True)
 
 
@@ -406,7 +421,7 @@ def receive(
     inspection_id: str,
     stall: Stall,
     inspector: User,
-    version: ChecklistVersion,
+    version: ChecklistVersion | checklist_store.VersionRef,
     answers: dict[str, tuple[str, str]],
     declared: list[tuple[str, str]],
     *,
@@ -421,10 +436,20 @@ def receive(
     answers. Sending the same content again returns the accepted inspection unchanged
     (``created`` False); the same id with other content, another stall or another inspector
     is refused. Raises :class:`Incomplete` or :class:`InspectionError`.
+
+    One transaction, committed here. A new, complete inspection (the usual case) is written
+    with a handful of statements and nothing read back; the rest (a retry, a draft started
+    online, something missing) goes through the draft.
     """
     now = now or utcnow()
     checklist = checklist_store.definition(version)
     declared = _checked_declaration(checklist, declared)
+    done_at = clamp_phone_time(done_at, now)
+    fresh = _fresh(
+        inspection_id, stall, inspector, version, checklist, answers, declared, done_at, now
+    )
+    if fresh is not None:
+        return fresh
     for attempt in range(3):
         try:
             return _receive(
@@ -435,7 +460,7 @@ def receive(
                 checklist,
                 answers,
                 declared,
-                done_at=clamp_phone_time(done_at, now),
+                done_at=done_at,
                 now=now,
             )
         except IntegrityError:
@@ -447,11 +472,98 @@ def receive(
     raise AssertionError("unreachable")
 
 
+def _fresh(
+    inspection_id: str,
+    stall: Stall,
+    inspector: User,
+    version: ChecklistVersion | checklist_store.VersionRef,
+    checklist: Checklist,
+    answers: dict[str, tuple[str, str]],
+    declared: list[tuple[str, str]],
+    done_at: datetime | None,
+    now: datetime,
+) -> Submitted | None:
+    """Submit a complete inspection this server has never seen; None if it is not that case.
+
+    The row is inserted as submitted (INSERT ... ON CONFLICT DO NOTHING): if the id exists,
+    nothing is written and the caller takes the general path, which knows retries and drafts.
+    """
+    checked = {}
+    for key, (result, comment) in answers.items():
+        checked[key] = _checked_answer(checklist, key, result, comment)
+    given = {key: result for key, (result, _comment) in checked.items()}
+    counts: dict[str, int] = {}
+    for item_key, _sha in declared:  # declared photos count as present: they are on their way
+        counts[item_key] = counts.get(item_key, 0) + 1
+    if scoring.missing(checklist, given, counts):
+        return None  # the general path keeps the answers on a draft and says what is missing
+    outcome = scoring.score(checklist, given)
+    if outcome.verdict is None:
+        return None
+    submitted_at = done_at or now
+    day = _local_day(submitted_at)
+    row = {
+        "id": inspection_id,
+        "stall_id": stall.id,
+        "inspector_id": inspector.id,
+        "checklist_version_id": version.id,
+        "status": SUBMITTED,
+        "started_at": now,
+        "updated_at": now,
+        "submitted_at": submitted_at,
+        "submitted_day": day,
+        "received_at": now,
+        "score": outcome.score,
+        "verdict": outcome.verdict,
+        "critical_failures": len(outcome.critical_failures),
+        "fingerprint": fingerprint(answers),
+        "declared_photos": [list(pair) for pair in declared] or None,
+        "photos_pending": len(declared),
+    }
+    inserted = db.session.execute(
+        dialect_insert(Inspection)
+        .values(row)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(Inspection.id)
+    ).first()
+    if inserted is None:
+        return None
+    db.session.execute(
+        insert(Answer),
+        [
+            {
+                "inspection_id": inspection_id,
+                "item_key": key,
+                "result": result,
+                "comment": comment,
+                "updated_at": now,
+            }
+            for key, (result, comment) in checked.items()
+        ],
+    )
+    _record(
+        inspection_id,
+        stall_id=stall.id,
+        venue_id=stall.venue_id,
+        version_id=version.id,
+        checklist=checklist,
+        given=given,
+        outcome=outcome,
+        submitted_at=submitted_at,
+        day=day,
+        actor=inspector,
+        pending=len(declared),
+    )
+    db.session.commit()
+    # What was written, as an object (never added to the session, so nothing is read back).
+    return Submitted(Inspection(**row), created=True)
+
+
 def _receive(
     inspection_id: str,
     stall: Stall,
     inspector: User,
-    version: ChecklistVersion,
+    version: ChecklistVersion | checklist_store.VersionRef,
     checklist: Checklist,
     answers: dict[str, tuple[str, str]],
     declared: list[tuple[str, str]],
@@ -459,8 +571,21 @@ def _receive(
     done_at: datetime | None,
     now: datetime,
 ) -> Submitted:
-    inspection = start(inspection_id, stall, inspector, version)
-    inspection = _locked(inspection.id)
+    inspection = db.session.get(Inspection, inspection_id)
+    if inspection is None:
+        inspection = Inspection(
+            id=inspection_id,
+            stall=stall,
+            inspector=inspector,
+            checklist_version_id=version.id,
+            status=DRAFT,
+        )
+        db.session.add(inspection)
+        db.session.flush()  # a copy racing with this one fails here; receive() retries
+    else:
+        _check_owner(inspection, stall, inspector)
+        if inspection.status != SUBMITTED:  # a draft: completed by one request at a time
+            inspection = _locked(inspection.id)
     if inspection.checklist_version_id != version.id:
         raise InspectionError(
             N_("This inspection was started with another version of the checklist.")
@@ -585,72 +710,165 @@ def _photo_row(inspection_id: str, item_key: str, processed: ProcessedPhoto) -> 
     )
 
 
-def _follow_up(
-    inspection: Inspection, checklist: Checklist, outcome: scoring.Outcome, now: datetime
-) -> None:
-    """Open corrective actions for failures, close those now passing, update the stall.
+def lock_stall(stall_id: int) -> None:
+    """Take the stall's row lock until commit (PostgreSQL locks the row, SQLite the database).
 
-    ``now`` is the inspection's submission time. A visit that reaches the server after a
-    later visit of the same stall (it was made offline) changes none of this: the later
-    visit is the stall's current state.
+    Whoever changes a stall's latest result or its corrective actions takes it first, then
+    reads: so two submissions for one stall follow each other, and the second sees the first.
     """
-    stall_id = inspection.stall_id
-    later = select(Inspection.id).where(
-        Inspection.stall_id == stall_id,
-        Inspection.status == SUBMITTED,
-        Inspection.submitted_at > now,
-        Inspection.id != inspection.id,
+    db.session.execute(
+        update(Stall)
+        .where(Stall.id == stall_id)
+        .values(id=Stall.id)
+        .execution_options(synchronize_session=False)
     )
-    if db.session.scalar(select(func.count()).select_from(later.subquery())):
-        return
-    open_actions = {
-        ca.item_key: ca
-        for ca in db.session.scalars(
-            select(CorrectiveAction).where(
-                CorrectiveAction.stall_id == stall_id, CorrectiveAction.status == OPEN
+
+
+def _record(
+    inspection_id: str,
+    *,
+    stall_id: int,
+    venue_id: int,
+    version_id: int,
+    checklist: Checklist,
+    given: dict[str, str],
+    outcome: scoring.Outcome,
+    submitted_at: datetime,
+    day: date,
+    actor: User | None,
+    pending: int,
+) -> None:
+    """What a submitted inspection changes besides itself, in the caller's transaction.
+
+    The stall's latest result and corrective actions, the dashboards' tallies, the audit
+    trail. A visit that reaches the server after a later visit of the same stall (it was made
+    offline) is counted on its day but changes neither the stall's result nor its actions: the
+    later visit is the stall's current state.
+
+    Lock order: the UPDATE below makes this inspection the stall's latest only if no later one
+    is, and in doing so takes the stall's row lock. On PostgreSQL a concurrent submission for
+    the same stall waits there and then re-checks the condition on the row as committed, so
+    every statement after it (closing and opening actions) sees what the other one wrote.
+    """
+    became_latest = (
+        db.session.execute(
+            update(Stall)
+            .where(
+                Stall.id == stall_id,
+                or_(Stall.current_at.is_(None), Stall.current_at <= submitted_at),
             )
+            .values(
+                latest_inspection_id=inspection_id,
+                followup_requested_at=None,
+                **_tallies().current_values(
+                    version_id=version_id,
+                    verdict=outcome.verdict,
+                    score=outcome.score,
+                    critical=len(outcome.critical_failures),
+                    day=day,
+                    at=submitted_at,
+                ),
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
+    if became_latest:
+        previous = _tallies().replace_current_failures(
+            stall_id, {key: result for key, result in given.items() if result != scoring.PASS}
         )
-    }
-    day = inspection.submitted_day or now.date()
-    for due in scoring.corrective_actions(checklist, outcome, day):
-        action = open_actions.get(due.item_key)
-        if action is None:
-            db.session.add(
-                CorrectiveAction(
-                    stall_id=stall_id,
-                    item_key=due.item_key,
-                    opened_by_id=inspection.id,
-                    due_date=due.due,
-                    status=OPEN,
+        # An action is open only while the stall's latest visit has not passed its item, so
+        # only an item the previous latest failed (or found N/A) can have one to close.
+        fixed = [key for key, result in given.items() if result == scoring.PASS and key in previous]
+        if fixed:
+            db.session.execute(
+                update(CorrectiveAction)
+                .where(
+                    CorrectiveAction.stall_id == stall_id,
+                    CorrectiveAction.status == OPEN,
+                    CorrectiveAction.item_key.in_(fixed),
+                )
+                .values(
+                    status=CLOSED, closed_at=submitted_at, closed_by_inspection_id=inspection_id
+                )
+                .execution_options(synchronize_session=False)
+            )
+        due = scoring.corrective_actions(checklist, outcome, day)
+        again = {action.item_key: action.due for action in due if action.item_key in previous}
+        if again:
+            _failed_again(stall_id, again, inspection_id, actor)
+        if due:
+            # A repeated failure keeps its open action (moved above, never opened twice).
+            db.session.execute(
+                dialect_insert(CorrectiveAction)
+                .values(
+                    [
+                        {
+                            "stall_id": stall_id,
+                            "item_key": action.item_key,
+                            "opened_by_id": inspection_id,
+                            "due_date": action.due,
+                            "status": OPEN,
+                            "created_at": submitted_at,
+                        }
+                        for action in due
+                    ]
+                )
+                .on_conflict_do_nothing(
+                    index_elements=["stall_id", "item_key"],
+                    # A literal, not a parameter: PostgreSQL matches it to the partial index.
+                    index_where=text("status = 'open'"),
                 )
             )
-        elif due.due > action.due_date:
-            # Failed again on a later visit: that visit's fix date is the one the artisan is
-            # told now (the old one is often past). Never an earlier one: a date a coordinator
-            # moved later stands.
+    _tallies().count_inspection(
+        day=day, venue_id=venue_id, verdict=outcome.verdict, score=outcome.score
+    )
+    audit(
+        f"user:{actor.id}" if actor else "system",
+        "inspection.submit",
+        "inspection",
+        inspection_id,
+        actor_id=actor.id if actor else None,
+        after={
+            "score": outcome.score,
+            "verdict": outcome.verdict,
+            "answers": given,
+            **({"photos_pending": pending} if pending else {}),
+        },
+    )
+
+
+def _failed_again(
+    stall_id: int, again: dict[str, date], inspection_id: str, actor: User | None
+) -> None:
+    """Items failed again: the open action takes this visit's fix date if it is later.
+
+    The artisan is told the later visit's date (the old one is often past); never an earlier
+    one, so a date a coordinator moved later stands. Audited per action.
+    """
+    for action in db.session.scalars(
+        select(CorrectiveAction).where(
+            CorrectiveAction.stall_id == stall_id,
+            CorrectiveAction.status == OPEN,
+            CorrectiveAction.item_key.in_(list(again)),
+        )
+    ):
+        due = again[action.item_key]
+        if due > action.due_date:
             audit(
-                f"user:{inspection.inspector_id}",
+                f"user:{actor.id}" if actor else "system",
                 "corrective_action.failed_again",
                 "corrective_action",
                 action.id,
-                actor_id=inspection.inspector_id,
+                actor_id=actor.id if actor else None,
                 before={"due_date": action.due_date.isoformat()},
-                after={"due_date": due.due.isoformat(), "inspection": inspection.id},
+                after={"due_date": due.isoformat(), "inspection": inspection_id},
             )
-            action.due_date = due.due
-    given = answers_of(inspection)
-    for key, action in open_actions.items():
-        if given.get(key) == scoring.PASS:
-            action.status = "closed"
-            action.closed_at = now
-            action.closed_by_inspection_id = inspection.id
-    # The latest submitted inspection is the stall's current compliance.
-    db.session.execute(
-        update(Stall)
-        .where(
-            Stall.id == stall_id,
-            or_(Stall.latest_inspection_id.is_(None), and_(~Stall.latest_inspection_id.in_(later))),
-        )
-        .values(latest_inspection_id=inspection.id, followup_requested_at=None)
-        .execution_options(synchronize_session=False)
-    )
+            action.due_date = due
+
+
+def _tallies():
+    """The dashboards' tallies module (imported late: the chamber package imports this one)."""
+    from .chamber import tallies as module
+
+    return module

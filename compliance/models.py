@@ -149,14 +149,17 @@ class Stall(db.Model):
     latest_inspection_id: Mapped[str | None] = mapped_column(String(36), index=True)
     # Set when the artisan reports a fix; puts the stall first on inspectors' lists.
     followup_requested_at: Mapped[datetime | None] = mapped_column(DateTime)
-    # The latest inspection's outcome, copied whenever it changes by flush events in
-    # compliance/chamber/tallies.py (filled by migration 0002): the chambers' dashboards count
-    # current compliance from the stall table alone. Never written by other code.
+    # The latest inspection's outcome, written with latest_inspection_id when an inspection is
+    # submitted (compliance/inspections.py, values from compliance/chamber/tallies.py; filled by
+    # migrations 0002 and 0008): the chambers' dashboards count current compliance from the
+    # stall table alone. current_at, the latest's submission time, decides under the row lock
+    # whether a newly submitted visit is later (see inspections._record).
     current_version_id: Mapped[int | None] = mapped_column(Integer)
     current_verdict: Mapped[str | None] = mapped_column(String(20))
     current_score: Mapped[float | None] = mapped_column(Float)
     current_critical: Mapped[int | None] = mapped_column(Integer)
     current_day: Mapped[date | None] = mapped_column(Date)
+    current_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     venue: Mapped[Venue] = relationship(back_populates="stalls")
     artisan: Mapped[Artisan | None] = relationship(back_populates="stalls")
@@ -323,13 +326,29 @@ class Photo(db.Model):
 
 
 class CorrectiveAction(db.Model):
-    """A failed item that the stall has to fix by ``due_date``."""
+    """A failed item that the stall has to fix by ``due_date``.
+
+    Opened by a stall's latest visit for each failed item (one open action per item), closed
+    by a later visit passing the item, by an accepted contest or by a coordinator: so an open
+    action's item is always failed or N/A in the stall's latest visit, which is what lets a
+    submission look only at those items (compliance/inspections.py, ``_record``). Submissions
+    and accepted contests change them under the stall's row lock (``inspections.lock_stall``).
+    """
 
     __table_args__ = (
         Index("ix_corrective_action_stall_status", "stall_id", "status"),
         Index("ix_corrective_action_status_due", "status", "due_date"),
         # Open (and overdue) actions per stall for the chambers' dashboards, from the index.
         Index("ix_corrective_action_open_stall", "status", "stall_id", "due_date"),
+        # One open action per stall and item: a failure is opened with ON CONFLICT DO NOTHING.
+        Index(
+            "uq_corrective_action_open_item",
+            "stall_id",
+            "item_key",
+            unique=True,
+            sqlite_where=db.text("status = 'open'"),
+            postgresql_where=db.text("status = 'open'"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     stall_id: Mapped[int] = mapped_column(ForeignKey("stall.id"))

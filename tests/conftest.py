@@ -95,6 +95,7 @@ def _app_context(app, request):
         finally:
             db.session.remove()
             _empty_tables()
+            checklist_store.forget()
 
 
 def _quiesce_browser(request) -> None:

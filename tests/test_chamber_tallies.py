@@ -13,9 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from compliance import scoring
+from compliance.artisan import contests
 from compliance.chamber import figures, tallies
 from compliance.extensions import db
-from compliance.models import Answer, Inspection, Stall
+from compliance.models import Inspection, Stall
+from compliance.storage import LocalStorage
 from tests import factories
 from tests.chamber_helpers import answers, inspect, small_checklist
 
@@ -57,6 +59,7 @@ def snapshot():
                 Stall.current_score,
                 Stall.current_critical,
                 Stall.current_day,
+                Stall.current_at,
             )
         ).all()
     )
@@ -108,16 +111,14 @@ def test_tallied_figures_equal_figures_read_from_the_inspections(region, visits)
         assert tallied.inspections == read.inspections
 
 
-def test_a_changed_answer_and_verdict_reach_the_tallies(region, visits):
-    """What an accepted contest does: a failed item becomes a pass, the outcome is rescored."""
+def test_an_accepted_contest_reaches_the_tallies(region, coordinator, visits, tmp_path):
+    """A failed item becomes a pass: the inspection is rescored and counted again."""
     stall = visits["first"]
     inspection = db.session.get(Inspection, stall.latest_inspection_id)
-    answer = db.session.scalar(
-        select(Answer).where(Answer.inspection_id == inspection.id, Answer.item_key == "badge_worn")
-    )
-    answer.result = scoring.PASS
-    inspection.score, inspection.verdict = 1.0, scoring.COMPLIANT
-    db.session.commit()
+    contest = contests.file_contest(
+        stall.artisan, inspection, "badge_worn", "I wore it", None, LocalStorage(tmp_path)
+    ).contest
+    contests.accept(contest, coordinator)
 
     kept = snapshot()
     tallies.rebuild()

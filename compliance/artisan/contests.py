@@ -24,6 +24,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import access, inspections, scoring
+from ..chamber import tallies
 from ..extensions import db
 from ..models import (
     ACCEPTED,
@@ -220,7 +221,10 @@ def accept(
     answer = _answer(inspection, contest.item_key)
     if answer is None or answer.result != scoring.FAIL:
         raise ContestError(N_("This item is no longer marked as failed."))
+    # The stall first, as a submission does: its result and actions change below.
+    inspections.lock_stall(inspection.stall_id)
     _claim(contest, ACCEPTED, decider, note, now)
+    counted = (inspection.submitted_day, inspection.verdict, inspection.score)
     before = {
         "answer": {"item": answer.item_key, "result": answer.result, "comment": answer.comment},
         **_outcome_record(inspection),
@@ -261,9 +265,28 @@ def accept(
             "note": note,
         },
     )
+    db.session.flush()
+    _recount(inspection, counted)
     db.session.commit()
     db.session.refresh(contest)
     return inspection
+
+
+def _recount(inspection: Inspection, counted: tuple) -> None:
+    """Move a rescored inspection between the dashboards' tallies (its stall is locked)."""
+    day, verdict, score = counted
+    venue_id = inspection.stall.venue_id
+    if day is not None and verdict is not None:
+        tallies.count_inspection(day=day, venue_id=venue_id, verdict=verdict, score=score, delta=-1)
+    if inspection.submitted_day is not None and inspection.verdict is not None:
+        tallies.count_inspection(
+            day=inspection.submitted_day,
+            venue_id=venue_id,
+            verdict=inspection.verdict,
+            score=inspection.score,
+        )
+    if inspection.stall.latest_inspection_id == inspection.id:
+        tallies.refresh_stall(inspection.stall_id)
 
 
 def reject(contest: Contest, decider: User, reason: str, *, now: datetime | None = None) -> None:

@@ -7,37 +7,39 @@ tables that costs hundreds of milliseconds, so three tallies are kept:
 - ``current_failure``: the fail and N/A answers of each stall's latest inspection;
 - ``daily_tally``: submitted inspections per day, venue and verdict, with their score sum.
 
-They are refreshed inside the same transaction as the change, by SQLAlchemy flush events, so
-the writers need not know about them:
+They are written in the same transaction as the change, by the code that makes the change,
+calling the functions below (no flush listener guesses it from the rows):
 
-- an inspection submitted (online or offline): ``inspections.submit`` moves the inspection and
-  the stall's latest result with bulk UPDATEs and records an ``inspection.submit`` audit event;
-  when that event is flushed, the inspection's day and its stall are refreshed;
-- an inspection's outcome or an answer changed through the ORM (a contest accepted): the
-  inspection's day and, if it is its stall's latest, the stall are refreshed.
+- an inspection submitted (:mod:`compliance.inspections`): :func:`count_inspection` adds it
+  to its venue-day; if it becomes its stall's latest, the stall's row gets
+  :func:`current_values` and :func:`replace_current_failures` its fails and N/As;
+- a contest accepted (:mod:`compliance.artisan.contests`): the inspection is taken out of its
+  old verdict's tally and counted in the new one, and its stall is recomputed with
+  :func:`refresh_stall`.
 
-Each refresh recomputes its rows from the base tables (one stall, or one venue on one day),
-so it is exact whatever happened before. Writes that bypass the ORM and the audit trail (a bulk
-import, a manual fix in SQL) must call :func:`rebuild`, which recomputes everything.
+``daily_tally`` rows are shared by every stall of a venue, so they only ever change by an
+atomic increment (INSERT ... ON CONFLICT DO UPDATE): two first inspections of a venue-day at
+once both count, and neither fails. The per-stall tallies are written under the stall's row
+lock, which every writer of a stall's latest result takes first.
+
+Writes that bypass this code (a bulk import, a manual fix in SQL) must run :func:`rebuild`
+(``flask tallies rebuild``), which recomputes everything from the base tables.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Mapping
+from datetime import date, datetime
 
 from sqlalchemy import (
-    Connection,
     Date,
     Float,
     ForeignKey,
     Integer,
     String,
-    and_,
     delete,
-    event,
     func,
     insert,
-    inspect,
     literal,
     literal_column,
     select,
@@ -45,11 +47,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
-from ..models import SUBMITTED, Answer, AuditEvent, Inspection, Stall
-
-SUBMIT_ACTION = "inspection.submit"  # recorded by compliance.inspections for each submission
-OUTCOME = ("verdict", "score", "critical_failures", "submitted_day", "status")
+from ..extensions import db, dialect_insert
+from ..models import SUBMITTED, Answer, Inspection, Stall
 
 
 class CurrentFailure(db.Model):
@@ -78,6 +77,7 @@ _CURRENT = {
     "current_score": Inspection.score,
     "current_critical": Inspection.critical_failures,
     "current_day": Inspection.submitted_day,
+    "current_at": Inspection.submitted_at,
 }
 _NOT_PASSED = Answer.result != literal_column("'pass'")
 
@@ -122,30 +122,99 @@ _DAILY_COLUMNS = ["day", "venue_id", "verdict", "inspections", "score_sum"]
 _FAILURE_COLUMNS = ["stall_id", "item_key", "result"]
 
 
-def refresh_stall(connection: Connection, stall_id: int) -> None:
-    """Recompute one stall's current result and its fail and N/A answers."""
-    connection.execute(_copy_latest(Stall.id == stall_id))
-    connection.execute(delete(CurrentFailure).where(CurrentFailure.stall_id == stall_id))
-    connection.execute(
+def count_inspection(
+    *, day: date, venue_id: int, verdict: str, score: float | None, delta: int = 1
+) -> None:
+    """Add one submitted inspection to its venue-day tally (``delta=-1`` takes one away).
+
+    One atomic statement: the row is created by the first inspection of the day and
+    incremented by the others, however many arrive at once.
+    """
+    statement = dialect_insert(DailyTally).values(
+        day=day,
+        venue_id=venue_id,
+        verdict=verdict,
+        inspections=delta,
+        score_sum=delta * (score or 0.0),
+    )
+    db.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["day", "venue_id", "verdict"],
+            set_={
+                "inspections": DailyTally.inspections + statement.excluded.inspections,
+                "score_sum": DailyTally.score_sum + statement.excluded.score_sum,
+            },
+        )
+    )
+    if delta < 0:  # a rebuild has no empty rows; neither do the running tallies
+        db.session.execute(
+            delete(DailyTally).where(
+                DailyTally.day == day,
+                DailyTally.venue_id == venue_id,
+                DailyTally.verdict == verdict,
+                DailyTally.inspections <= 0,
+            )
+        )
+
+
+def current_values(
+    *,
+    version_id: int,
+    verdict: str | None,
+    score: float | None,
+    critical: int,
+    day: date | None,
+    at: datetime | None,
+) -> dict:
+    """The ``Stall.current_*`` columns for a stall whose latest inspection has this outcome."""
+    return {
+        "current_version_id": version_id,
+        "current_verdict": verdict,
+        "current_score": score,
+        "current_critical": critical,
+        "current_day": day,
+        "current_at": at,
+    }
+
+
+def replace_current_failures(stall_id: int, failures: Mapping[str, str]) -> set[str]:
+    """Make ``failures`` (item -> fail or na) the current failures of a stall.
+
+    Returns the items that were failed or N/A before. Only for a stall whose row lock the
+    caller holds: the rows are the stall's own.
+    """
+    previous = db.session.scalars(
+        delete(CurrentFailure)
+        .where(CurrentFailure.stall_id == stall_id)
+        .returning(CurrentFailure.item_key)
+    ).all()
+    if failures:
+        db.session.execute(
+            insert(CurrentFailure),
+            [
+                {"stall_id": stall_id, "item_key": key, "result": result}
+                for key, result in failures.items()
+            ],
+        )
+    return set(previous)
+
+
+def refresh_stall(stall_id: int) -> None:
+    """Recompute one stall's current result and failures from its latest inspection.
+
+    For the rare writes that change a submitted inspection (a contest accepted); the caller
+    holds the stall's row lock.
+    """
+    db.session.execute(
+        _copy_latest(Stall.id == stall_id).execution_options(synchronize_session=False)
+    )
+    db.session.execute(delete(CurrentFailure).where(CurrentFailure.stall_id == stall_id))
+    db.session.execute(
         insert(CurrentFailure).from_select(
             _FAILURE_COLUMNS,
             select(Stall.id, Answer.item_key, Answer.result)
             .join(Answer, Answer.inspection_id == Stall.latest_inspection_id)
             .where(Stall.id == stall_id, _NOT_PASSED),
-        )
-    )
-
-
-def refresh_day(connection: Connection, day: date, venue_id: int) -> None:
-    """Recompute the tallies of one venue on one day (every verdict)."""
-    connection.execute(
-        delete(DailyTally).where(DailyTally.day == day, DailyTally.venue_id == venue_id)
-    )
-    in_venue = select(Stall.id).where(Stall.venue_id == venue_id).scalar_subquery()
-    connection.execute(
-        insert(DailyTally).from_select(
-            _DAILY_COLUMNS,
-            _daily_rows(and_(Inspection.submitted_day == day, Inspection.stall_id.in_(in_venue))),
         )
     )
 
@@ -165,58 +234,3 @@ def rebuild() -> None:
     db.session.execute(delete(DailyTally))
     db.session.execute(insert(DailyTally).from_select(_DAILY_COLUMNS, _daily_rows(literal(True))))
     db.session.commit()
-
-
-def _inspection_place(connection: Connection, inspection_id: str):
-    return connection.execute(
-        select(
-            Inspection.stall_id,
-            Inspection.submitted_day,
-            Stall.venue_id,
-            Stall.latest_inspection_id,
-        )
-        .join(Stall, Stall.id == Inspection.stall_id)
-        .where(Inspection.id == inspection_id)
-    ).first()
-
-
-def _refresh_for(
-    connection: Connection, inspection_id: str, other_days: tuple[date, ...] = ()
-) -> None:
-    place = _inspection_place(connection, inspection_id)
-    if place is None:
-        return
-    for day in {place.submitted_day, *other_days} - {None}:
-        refresh_day(connection, day, place.venue_id)
-    if place.latest_inspection_id == inspection_id:
-        refresh_stall(connection, place.stall_id)
-
-
-@event.listens_for(AuditEvent, "after_insert")
-def _submitted(_mapper, connection: Connection, audit_event: AuditEvent) -> None:
-    """An inspection was submitted: its day, and its stall if it is now the latest."""
-    if audit_event.action == SUBMIT_ACTION and audit_event.entity == "inspection":
-        _refresh_for(connection, audit_event.entity_id)
-
-
-@event.listens_for(Inspection, "after_update")
-def _outcome_changed(_mapper, connection: Connection, inspection: Inspection) -> None:
-    """A submitted inspection's outcome changed through the ORM (a contest accepted)."""
-    state = inspect(inspection)
-    changed = [state.attrs[name].history for name in OUTCOME]
-    if not any(history.has_changes() for history in changed):
-        return
-    old_days = tuple(state.attrs.submitted_day.history.deleted or ())
-    _refresh_for(connection, inspection.id, old_days)
-
-
-@event.listens_for(Answer, "after_update")
-def _answer_changed(_mapper, connection: Connection, answer: Answer) -> None:
-    """An answer changed: only matters if it belongs to a stall's latest inspection."""
-    if not inspect(answer).attrs.result.history.has_changes():
-        return
-    stall_id = connection.execute(
-        select(Stall.id).where(Stall.latest_inspection_id == answer.inspection_id)
-    ).scalar()
-    if stall_id is not None:
-        refresh_stall(connection, stall_id)

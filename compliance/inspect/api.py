@@ -317,18 +317,13 @@ _CONFLICTS = {
 def put_inspection(inspection_id: str):
     """Receive an inspection's answers and the list of its photos; 201 first time, then 200."""
     inspection_id = _uuid(inspection_id)
-    existing = db.session.get(Inspection, inspection_id)
-    # Another region's id is not found; the same region's, another inspector's, is a conflict
-    # that ``inspections.receive`` names (409).
-    if existing is not None and not access.can_see_stall(current_user, existing.stall):
-        abort(404)
     data = _payload()
     stall_id = data.get("stall_id")
     if not edge.is_db_int(stall_id):
         raise _bad(_("The phone sent something this server cannot read. Update the app."))
     stall = access.stall_or_404(current_user, stall_id)
     version_id = data.get("checklist_version_id")
-    version = db.session.get(ChecklistVersion, version_id) if edge.is_db_int(version_id) else None
+    version = checklist_store.version_ref(version_id) if edge.is_db_int(version_id) else None
     if version is None or version.key != current_app.config["CHECKLIST_KEY"]:
         raise ApiError(
             422, "unknown_checklist", _("This checklist is not known here. Update the app.")
@@ -343,6 +338,14 @@ def put_inspection(inspection_id: str):
             _declared(data),
             done_at=_parse_time(data.get("submitted_at")),
         )
+    except inspections.OtherVisit as error:
+        db.session.rollback()
+        # Another region's id is not found; the same region's, another inspector's, is a
+        # conflict (409). Looked up only now: a new inspection costs no extra query.
+        existing = db.session.get(Inspection, inspection_id)
+        if existing is not None and not access.can_see_stall(current_user, existing.stall):
+            abort(404)
+        raise _refusal(error) from None
     except inspections.InspectionError as error:
         db.session.rollback()
         raise _refusal(error) from None
