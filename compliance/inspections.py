@@ -528,18 +528,20 @@ def _fresh(
     ).first()
     if inserted is None:
         return None
+    # One multi-row INSERT (an executemany would be one statement per answer on the server).
     db.session.execute(
-        insert(Answer),
-        [
-            {
-                "inspection_id": inspection_id,
-                "item_key": key,
-                "result": result,
-                "comment": comment,
-                "updated_at": now,
-            }
-            for key, (result, comment) in checked.items()
-        ],
+        insert(Answer.__table__).values(
+            [
+                {
+                    "inspection_id": inspection_id,
+                    "item_key": key,
+                    "result": result,
+                    "comment": comment,
+                    "updated_at": now,
+                }
+                for key, (result, comment) in checked.items()
+            ]
+        )
     )
     _record(
         inspection_id,

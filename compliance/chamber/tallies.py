@@ -190,11 +190,12 @@ def replace_current_failures(stall_id: int, failures: Mapping[str, str]) -> set[
     ).all()
     if failures:
         db.session.execute(
-            insert(CurrentFailure),
-            [
-                {"stall_id": stall_id, "item_key": key, "result": result}
-                for key, result in failures.items()
-            ],
+            insert(CurrentFailure.__table__).values(
+                [
+                    {"stall_id": stall_id, "item_key": key, "result": result}
+                    for key, result in failures.items()
+                ]
+            )
         )
     return set(previous)
 
