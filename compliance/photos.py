@@ -16,7 +16,7 @@ import os
 import struct
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 import pillow_heif
 from PIL import ExifTags, Image, ImageCms
@@ -134,24 +134,36 @@ class ProcessedPhoto:
 
 
 def process(
-    data: bytes,
+    upload: bytes | BinaryIO,
     *,
     filename: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    sha256: str | None = None,
 ) -> ProcessedPhoto:
     """Validate an uploaded photo and make its display and thumbnail renditions.
+
+    ``upload`` is the bytes, or a seekable binary file holding them (a form's upload, read in
+    place: the worker never holds a photo's bytes twice). ``sha256`` is the upload's digest if
+    the caller has already computed it from the same bytes.
 
     Raises :class:`PhotoError` (and nothing else) when the upload is empty, too big, not one
     of the accepted formats, named as something it is not, damaged, or has too many pixels.
     """
-    if not data:
+    source = io.BytesIO(upload) if isinstance(upload, bytes | bytearray) else upload
+    source.seek(0, os.SEEK_END)
+    size = source.tell()
+    source.seek(0)
+    if not size:
         raise PhotoError("empty")
     # Before decoding anything: the size limit is what keeps memory and time bounded.
-    if len(data) > max_bytes:
+    if size > max_bytes:
         raise PhotoError("too_large", max_mb=_megabytes(max_bytes))
+    if sha256 is None:
+        sha256 = hashlib.file_digest(source, "sha256").hexdigest()
+        source.seek(0)
 
-    image = _open(data, max_pixels)
+    image = _open(source, max_pixels)
     try:
         source_format = _SOURCE_FORMAT[image.format or ""]
         _check_extension(filename, source_format)
@@ -161,7 +173,9 @@ def process(
             raise PhotoError("too_many_pixels", max_megapixels=_megapixels(max_pixels))
         display_image, taken_at, gps = _decode_display(image, max_pixels)
         # The thumbnail comes from the display rendition: a fifth of the pixels to reduce.
-        thumbnail_image = _fit(display_image, THUMBNAIL_MAX_SIDE, reducing_gap=2.0)
+        # A gap of 1 (box-reduce, then Lanczos over the last factor) is a fifth of the time
+        # of a gap of 2 and looks the same at 320 px.
+        thumbnail_image = _fit(display_image, THUMBNAIL_MAX_SIDE, reducing_gap=1.0)
         # Encoded before close(): a small upright RGB photo may still be the opened image itself.
         display, thumbnail = _encode_jpeg(display_image), _encode_jpeg(thumbnail_image)
         width, height = display_image.size
@@ -169,9 +183,9 @@ def process(
         image.close()
 
     return ProcessedPhoto(
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256,
         source_format=source_format,
-        size_bytes=len(data),
+        size_bytes=size,
         width=width,
         height=height,
         display=display,
@@ -181,15 +195,16 @@ def process(
     )
 
 
-def _open(data: bytes, max_pixels: int) -> Image.Image:
+def _open(source: BinaryIO, max_pixels: int) -> Image.Image:
     """Open the header with only our four decoders, telling "not ours" from "broken"."""
     try:
-        image = Image.open(io.BytesIO(data), formats=_DECODERS)
+        image = Image.open(source, formats=_DECODERS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         # Pillow's own guard fired first (far beyond ours); report the limit the caller set.
         raise PhotoError("too_many_pixels", max_megapixels=_megapixels(max_pixels)) from None
     except _DECODE_ERRORS:
-        raise PhotoError(_unopenable_code(data)) from None
+        source.seek(0)
+        raise PhotoError(_unopenable_code(source.read(32))) from None
     if image.format not in _SOURCE_FORMAT or _is_avif(image):
         image.close()
         raise PhotoError("unsupported_format")
@@ -218,8 +233,7 @@ _OTHER_IMAGE_SIGNATURES = (
 )
 
 
-def _unopenable_code(data: bytes) -> str:
-    head = data[:32]
+def _unopenable_code(head: bytes) -> str:
     if (
         head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"))
         or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
@@ -380,7 +394,9 @@ def _encode_jpeg(image: Image.Image) -> bytes:
     # The JPEG writer falls back to image.info for some fields (the comment); give it nothing.
     image.info = {}
     out = io.BytesIO()
-    image.save(out, "JPEG", quality=JPEG_QUALITY, optimize=False, progressive=True)
+    # Baseline with optimised Huffman tables: as small as progressive (within a few per cent)
+    # for a third to a fifth of the encoding time, which was most of a photo's cost.
+    image.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=False)
     return out.getvalue()
 
 

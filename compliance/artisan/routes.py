@@ -108,7 +108,7 @@ def _processed(upload) -> ProcessedPhoto | None:
     config = current_app.config
     limit = config["MAX_PHOTO_MB"] * 1024 * 1024
     return process(
-        upload.read(limit + 1),
+        upload.stream,  # read in place, never copied
         filename=upload.filename,
         max_bytes=limit,
         max_pixels=config["MAX_PHOTO_PIXELS"],

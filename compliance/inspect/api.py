@@ -380,7 +380,9 @@ def put_photo(inspection_id: str, item_key: str, sha256: str):
             _("The photo arrived damaged (its fingerprint does not match). It will be sent again."),
         )
     try:
-        processed = process(data, max_bytes=limit, max_pixels=config["MAX_PHOTO_PIXELS"])
+        processed = process(
+            data, max_bytes=limit, max_pixels=config["MAX_PHOTO_PIXELS"], sha256=sha256
+        )
     except PhotoError as error:
         raise ApiError(422, f"photo_{error.code}", _(error.message, **error.params)) from None
     storage = storage_from_config(config["UPLOAD_DIR"])
@@ -389,6 +391,7 @@ def put_photo(inspection_id: str, item_key: str, sha256: str):
     except inspections.InspectionError as error:
         db.session.rollback()
         raise _refusal(error) from None
-    response = jsonify(status_json(_own(inspection_id)))
+    # The inspection in hand is the one receive_photo wrote (access was checked above).
+    response = jsonify(status_json(inspection))
     response.status_code = 201 if created else 200
     return _no_store(response)

@@ -261,9 +261,8 @@ def add_photo(inspection_id: str, item_key: str):
 
 def _attach(inspection: Inspection, item_key: str, upload) -> Photo:
     config = current_app.config
-    data = upload.read(config["MAX_PHOTO_MB"] * 1024 * 1024 + 1)
     processed = process(
-        data,
+        upload.stream,  # read in place, never copied
         filename=upload.filename,
         max_bytes=config["MAX_PHOTO_MB"] * 1024 * 1024,
         max_pixels=config["MAX_PHOTO_PIXELS"],
