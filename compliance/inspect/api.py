@@ -317,6 +317,20 @@ _CONFLICTS = {
 def put_inspection(inspection_id: str):
     """Receive an inspection's answers and the list of its photos; 201 first time, then 200."""
     inspection_id = _uuid(inspection_id)
+    try:
+        return _receive(inspection_id)
+    except (ApiError, HTTPException):
+        # Another region's inspection is not found, whatever was sent. Looked up only on the
+        # way out with a refusal: a new inspection (the usual case) costs no extra query, and
+        # an existing id never gets past inspections.receive.
+        db.session.rollback()
+        existing = db.session.get(Inspection, inspection_id)
+        if existing is not None and not access.can_see_stall(current_user, existing.stall):
+            abort(404)
+        raise
+
+
+def _receive(inspection_id: str):
     data = _payload()
     stall_id = data.get("stall_id")
     if not edge.is_db_int(stall_id):
@@ -338,14 +352,6 @@ def put_inspection(inspection_id: str):
             _declared(data),
             done_at=_parse_time(data.get("submitted_at")),
         )
-    except inspections.OtherVisit as error:
-        db.session.rollback()
-        # Another region's id is not found; the same region's, another inspector's, is a
-        # conflict (409). Looked up only now: a new inspection costs no extra query.
-        existing = db.session.get(Inspection, inspection_id)
-        if existing is not None and not access.can_see_stall(current_user, existing.stall):
-            abort(404)
-        raise _refusal(error) from None
     except inspections.InspectionError as error:
         db.session.rollback()
         raise _refusal(error) from None
