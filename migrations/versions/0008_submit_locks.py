@@ -15,14 +15,14 @@ for the same item is closed (the first keeps its due date), and so is an action 
 stall's latest inspection passed.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
