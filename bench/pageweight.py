@@ -115,7 +115,7 @@ def targets(app) -> dict[str, str]:
     """The pages to load: a stall of the inspector's region, a draft and a submitted visit."""
     from sqlalchemy import select
 
-    from compliance import checklist_store, inspections
+    from compliance import campaigns, inspections
     from compliance.access import scope_stalls
     from compliance.extensions import db
     from compliance.models import SUBMITTED, Inspection, Stall, User
@@ -125,8 +125,7 @@ def targets(app) -> dict[str, str]:
         stall = db.session.scalars(
             scope_stalls(select(Stall), inspector).order_by(Stall.code)
         ).first()
-        version = checklist_store.current(app.config["CHECKLIST_KEY"])
-        draft = inspections.start(str(uuid.uuid4()), stall, inspector, version)
+        draft = inspections.start(str(uuid.uuid4()), stall, inspector, campaigns.for_stall(stall))
         done = db.session.scalar(
             select(Inspection)
             .where(Inspection.inspector_id == inspector.id, Inspection.status == SUBMITTED)

@@ -232,8 +232,15 @@ def _get(model, row_id: object, *options):
 
 
 def stall_or_404(principal: Principal, stall_id: int) -> Stall:
-    # With its venue and province in the same query: the region check needs both.
-    stall = _get(Stall, stall_id, joinedload(Stall.venue).joinedload(Venue.province))
+    # With its venue and province in the same query: the region check needs both; and the
+    # venue's running campaign, which a new inspection of the stall goes to.
+    venue = joinedload(Stall.venue)
+    stall = _get(
+        Stall,
+        stall_id,
+        venue.joinedload(Venue.province),
+        venue.joinedload(Venue.running_campaign),
+    )
     if stall is None or not can_see_stall(principal, stall):
         abort(404)
     return stall

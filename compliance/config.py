@@ -27,7 +27,6 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(ROOT / "uploads"))
     CHECKLIST_DIR = os.environ.get("CHECKLIST_DIR", str(ROOT / "checklists"))
-    CHECKLIST_KEY = os.environ.get("CHECKLIST_KEY", "afcon-2025")  # used by new inspections
     MAX_PHOTO_MB = _int("MAX_PHOTO_MB", 15)
     # A whole no-JS submission may carry several photos at once.
     MAX_CONTENT_LENGTH = _int("MAX_REQUEST_MB", 80) * 1024 * 1024

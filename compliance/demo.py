@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import random
+import tomllib
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -44,6 +45,8 @@ from .models import (
     SUBMITTED,
     Answer,
     Artisan,
+    Campaign,
+    CampaignVenue,
     ChecklistVersion,
     CorrectiveAction,
     Inspection,
@@ -63,8 +66,8 @@ DEMO_PASSWORD = "soukcheck-demo"
 SEED = "soukcheck-demo-2025"
 # Inspection ids are uuid5(NAMESPACE, "<stall code>/<day>"): the same visit on every run.
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://soukcheck.invalid/demo")
-TOURNAMENT_START, TOURNAMENT_END = date(2025, 12, 21), date(2026, 1, 18)
-TOURNAMENT_DAYS = (TOURNAMENT_END - TOURNAMENT_START).days + 1
+# The demo's campaign, its days and its checklist: data, not code.
+CAMPAIGN_FILE = Path(__file__).parent / "demo_data" / "campaign.toml"
 
 # -- places -----------------------------------------------------------------------------------
 
@@ -272,14 +275,16 @@ def seed_demo(stalls: int = 300) -> str:
         provinces = _provinces()
         venues = _venues(provinces, tally)
         users = _accounts(regions, tally)
-        version, loaded = _checklist_version()
+        spec = tomllib.loads(CAMPAIGN_FILE.read_text(encoding="utf-8"))
+        version, loaded = _checklist_version(spec["checklist"])
         loaded_now = " loaded now" if loaded else ""
         checklist = f"checklist {version.key} v{version.version}{loaded_now}"
+        campaign = _campaign(spec, version, [venue for _, venue in venues], tally)
         codes = _stalls(venues, max(stalls, 0), tally)
         inspectors = {u.region_id: u for u in users.values() if u.role == INSPECTOR}
         demo_photo = _demo_photo()
         storage = storage_from_config(current_app.config["UPLOAD_DIR"])
-        _inspections(codes, inspectors, version, demo_photo, storage, tally)
+        _inspections(codes, inspectors, campaign, version, demo_photo, storage, tally)
         _fix_reports(regions, demo_photo, storage, tally)
         artisan_access = _demo_artisan_access()
         if tally.created:
@@ -432,9 +437,37 @@ def _accounts(regions: dict[str, Region], tally: Tally) -> dict[str, User]:
     return users
 
 
-def _checklist_version() -> tuple[ChecklistVersion, bool]:
-    """The checklist new inspections use; loaded from CHECKLIST_DIR if none is stored yet."""
-    key = current_app.config.get("CHECKLIST_KEY", "afcon-2025")
+def _campaign(spec: dict, version: ChecklistVersion, venues: list[Venue], tally: Tally) -> Campaign:
+    """The demo's campaign as the file describes it, with every demo venue taking part."""
+    campaign = db.session.scalar(select(Campaign).where(Campaign.code == spec["code"]))
+    tally.count("campaign", campaign is None)
+    if campaign is None:
+        campaign = Campaign(
+            code=spec["code"],
+            name_ar=spec["name"]["ar"],
+            name_fr=spec["name"]["fr"],
+            name_en=spec["name"]["en"],
+            first_day=spec["first_day"],
+            last_day=spec["last_day"],
+            checklist_version_id=version.id,
+            state=spec["state"],
+        )
+        db.session.add(campaign)
+        db.session.flush()
+    taking_part = set(
+        db.session.scalars(
+            select(CampaignVenue.venue_id).where(CampaignVenue.campaign_id == campaign.id)
+        )
+    )
+    for venue in venues:
+        if venue.id not in taking_part:
+            db.session.add(CampaignVenue(campaign_id=campaign.id, venue_id=venue.id))
+    db.session.commit()
+    return campaign
+
+
+def _checklist_version(key: str) -> tuple[ChecklistVersion, bool]:
+    """The demo campaign's checklist; loaded from CHECKLIST_DIR if none is stored yet."""
     version = checklist_store.current(key)
     if version is not None:
         return version, False
@@ -533,15 +566,15 @@ class Visit:
     at: datetime  # naive UTC, as stored
 
 
-def _visits(code: str, rng: random.Random) -> list[Visit]:
+def _visits(code: str, rng: random.Random, first_day: date, last_day: date) -> list[Visit]:
     """The days an inspector came to this stall (none for about one stall in five)."""
     if rng.random() >= 0.8:
         return []
     count = rng.choices((1, 2, 3), weights=(35, 45, 20))[0]
-    days = sorted(rng.sample(range(TOURNAMENT_DAYS), count))
+    days = sorted(rng.sample(range((last_day - first_day).days + 1), count))
     visits = []
     for offset in days:
-        day = TOURNAMENT_START + timedelta(days=offset)
+        day = first_day + timedelta(days=offset)
         local = datetime.combine(day, time(9), tzinfo=inspections.MOROCCO)
         local += timedelta(minutes=rng.randrange(10 * 60))  # 9:00 to 19:00, Morocco time
         at = local.astimezone(UTC).replace(tzinfo=None)
@@ -608,6 +641,7 @@ def _stall_infos(codes: list[str]) -> list[StallInfo]:
 def _inspections(
     codes: list[str],
     inspectors: dict[int, User],
+    campaign: Campaign,
     version: ChecklistVersion,
     demo_photo: photos.ProcessedPhoto,
     storage: Storage,
@@ -621,7 +655,7 @@ def _inspections(
     plans = []
     for stall in _stall_infos(codes):
         rng = random.Random(f"{SEED}:{stall.code}:visits")
-        plans.append((stall, rng, _visits(stall.code, rng)))
+        plans.append((stall, rng, _visits(stall.code, rng, campaign.first_day, campaign.last_day)))
     ids = [visit.id for _, _, visits in plans for visit in visits]
     status: dict[str, str] = {}
     for chunk in _chunks(ids):
@@ -655,7 +689,8 @@ def _inspections(
                 started = visit.at - timedelta(minutes=rng.randrange(2, 6))
                 inspection = Inspection(
                     id=visit.id, stall_id=stall.id, inspector_id=inspector.id,
-                    checklist_version=version, status=DRAFT, started_at=started,
+                    campaign=campaign, checklist_version=version, status=DRAFT,
+                    started_at=started,
                     updated_at=started,
                 )  # fmt: skip
                 db.session.add(inspection)

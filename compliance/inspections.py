@@ -45,6 +45,7 @@ from .models import (
     OPEN,
     SUBMITTED,
     Answer,
+    Campaign,
     ChecklistVersion,
     CorrectiveAction,
     Inspection,
@@ -83,20 +84,34 @@ class Incomplete(InspectionError):
         self.missing = missing
 
 
+class CampaignClosed(InspectionError):
+    """The inspection's campaign is closed: its data no longer changes."""
+
+    def __init__(self) -> None:
+        super().__init__(N_("This campaign is closed: its results can no longer change."))
+
+
 def checklist_of(inspection: Inspection) -> Checklist:
     return checklist_store.definition(inspection.checklist_version)
 
 
-def start(
-    inspection_id: str, stall: Stall, inspector: User, version: ChecklistVersion
-) -> Inspection:
-    """Create the draft inspection ``inspection_id`` (a client-made UUID), or return it again."""
+def start(inspection_id: str, stall: Stall, inspector: User, campaign: Campaign) -> Inspection:
+    """Create the draft inspection ``inspection_id`` (a client-made UUID), or return it again.
+
+    ``campaign`` is the running campaign that takes the stall (:func:`campaigns.for_stall`);
+    the draft uses its checklist.
+    """
     existing = db.session.get(Inspection, inspection_id)
     if existing is not None:
         _check_owner(existing, stall, inspector)
         return existing
     inspection = Inspection(
-        id=inspection_id, stall=stall, inspector=inspector, checklist_version=version, status=DRAFT
+        id=inspection_id,
+        stall=stall,
+        inspector=inspector,
+        campaign=campaign,
+        checklist_version_id=campaign.checklist_version_id,
+        status=DRAFT,
     )
     db.session.add(inspection)
     try:
@@ -134,6 +149,8 @@ def photo_counts(inspection: Inspection) -> dict[str, int]:
 def _require_draft(inspection: Inspection) -> None:
     if inspection.status != DRAFT:
         raise InspectionError(N_("This inspection was already submitted; it can no longer change."))
+    if inspection.campaign.state == CLOSED:
+        raise CampaignClosed()
 
 
 def save_answer(
@@ -284,8 +301,8 @@ def submit(
     """
     if inspection.status == SUBMITTED:
         return _resubmitted(inspection, answers)
+    _require_draft(inspection)
     if answers:
-        _require_draft(inspection)
         checklist = checklist_of(inspection)
         for key, (result, comment) in answers.items():
             _set_answer(inspection, checklist, key, result, comment)
@@ -352,6 +369,7 @@ def _submit_draft(
         inspection.id,
         stall_id=inspection.stall_id,
         venue_id=inspection.stall.venue_id,
+        campaign_id=inspection.campaign_id,
         version_id=inspection.checklist_version_id,
         checklist=checklist,
         given=given,
@@ -425,6 +443,7 @@ def receive(
     answers: dict[str, tuple[str, str]],
     declared: list[tuple[str, str]],
     *,
+    campaign_id: int,
     done_at: datetime | None = None,
     now: datetime | None = None,
 ) -> Submitted:
@@ -435,7 +454,9 @@ def receive(
     already exist as a draft started online on this phone; it is then completed with these
     answers. Sending the same content again returns the accepted inspection unchanged
     (``created`` False); the same id with other content, another stall or another inspector
-    is refused. Raises :class:`Incomplete` or :class:`InspectionError`.
+    is refused. ``campaign_id`` is the running campaign that takes the stall, whose checklist
+    ``version`` is; a draft of a campaign since closed is refused (:class:`CampaignClosed`).
+    Raises :class:`Incomplete` or :class:`InspectionError`.
 
     One transaction, committed here. A new, complete inspection (the usual case) is written
     with a handful of statements and nothing read back; the rest (a retry, a draft started
@@ -446,7 +467,16 @@ def receive(
     declared = _checked_declaration(checklist, declared)
     done_at = clamp_phone_time(done_at, now)
     fresh = _fresh(
-        inspection_id, stall, inspector, version, checklist, answers, declared, done_at, now
+        inspection_id,
+        stall,
+        inspector,
+        campaign_id,
+        version,
+        checklist,
+        answers,
+        declared,
+        done_at,
+        now,
     )
     if fresh is not None:
         return fresh
@@ -456,6 +486,7 @@ def receive(
                 inspection_id,
                 stall,
                 inspector,
+                campaign_id,
                 version,
                 checklist,
                 answers,
@@ -476,6 +507,7 @@ def _fresh(
     inspection_id: str,
     stall: Stall,
     inspector: User,
+    campaign_id: int,
     version: ChecklistVersion | checklist_store.VersionRef,
     checklist: Checklist,
     answers: dict[str, tuple[str, str]],
@@ -507,6 +539,7 @@ def _fresh(
         "stall_id": stall.id,
         "inspector_id": inspector.id,
         "checklist_version_id": version.id,
+        "campaign_id": campaign_id,
         "status": SUBMITTED,
         "started_at": now,
         "updated_at": now,
@@ -547,6 +580,7 @@ def _fresh(
         inspection_id,
         stall_id=stall.id,
         venue_id=stall.venue_id,
+        campaign_id=campaign_id,
         version_id=version.id,
         checklist=checklist,
         given=given,
@@ -565,6 +599,7 @@ def _receive(
     inspection_id: str,
     stall: Stall,
     inspector: User,
+    campaign_id: int,
     version: ChecklistVersion | checklist_store.VersionRef,
     checklist: Checklist,
     answers: dict[str, tuple[str, str]],
@@ -579,6 +614,7 @@ def _receive(
             id=inspection_id,
             stall=stall,
             inspector=inspector,
+            campaign_id=campaign_id,
             checklist_version_id=version.id,
             status=DRAFT,
         )
@@ -588,6 +624,8 @@ def _receive(
         _check_owner(inspection, stall, inspector)
         if inspection.status != SUBMITTED:  # a draft: completed by one request at a time
             inspection = _locked(inspection.id)
+            if inspection.status != SUBMITTED and inspection.campaign_id != campaign_id:
+                raise CampaignClosed()  # one campaign runs at a time: the draft's has closed
     if inspection.checklist_version_id != version.id:
         raise InspectionError(
             N_("This inspection was started with another version of the checklist.")
@@ -731,6 +769,7 @@ def _record(
     *,
     stall_id: int,
     venue_id: int,
+    campaign_id: int,
     version_id: int,
     checklist: Checklist,
     given: dict[str, str],
@@ -769,6 +808,7 @@ def _record(
                     critical=len(outcome.critical_failures),
                     day=day,
                     at=submitted_at,
+                    campaign_id=campaign_id,
                 ),
             )
             .execution_options(synchronize_session=False)
@@ -823,7 +863,11 @@ def _record(
                 )
             )
     _tallies().count_inspection(
-        day=day, venue_id=venue_id, verdict=outcome.verdict, score=outcome.score
+        campaign_id=campaign_id,
+        day=day,
+        venue_id=venue_id,
+        verdict=outcome.verdict,
+        score=outcome.score,
     )
     audit(
         f"user:{actor.id}" if actor else "system",

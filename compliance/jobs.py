@@ -15,6 +15,7 @@ is in ``EXPORT_DIR`` (storage every app server and the worker share). The worker
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import click
@@ -57,6 +58,10 @@ def enqueue(function, *args, meta: dict, timeout: int = 3600) -> str:
     return job.id
 
 
+# RQ's own rule for job ids (letters, digits, underscores, dashes); ours are UUIDs.
+_JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
 @dataclass(frozen=True)
 class State:
     """What a page needs to know about a job."""
@@ -73,6 +78,8 @@ class State:
 
 def state(job_id: str) -> State | None:
     """The job's state, or None if there is no such job (or it has expired)."""
+    if not _JOB_ID.fullmatch(job_id or ""):
+        return None  # not an id RQ could have made (RQ itself raises ValueError on it)
     try:
         job = Job.fetch(job_id, connection=connection())
         status = job.get_status(refresh=True)

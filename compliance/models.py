@@ -37,6 +37,8 @@ OPEN, CLOSED = "open", "closed"
 PENDING, ACCEPTED, REJECTED = "pending", "accepted", "rejected"
 VENUE_KINDS = ("fan_zone", "medina_market", "fair", "stadium")
 ARTISAN_CATEGORIES = ("artisan", "master", "cooperative", "enterprise")
+PLANNED, RUNNING = "planned", "running"  # a campaign's states, with CLOSED
+CAMPAIGN_STATES = (PLANNED, RUNNING, CLOSED)
 
 
 def utcnow() -> datetime:
@@ -108,6 +110,15 @@ class Venue(Localized, db.Model):
 
     province: Mapped[Province] = relationship(back_populates="venues")
     stalls: Mapped[list[Stall]] = relationship(back_populates="venue")
+    # The running campaign this venue takes part in, if any (at most one runs): loaded with
+    # the stall by access.stall_or_404, so a submission finds its campaign without a query.
+    running_campaign: Mapped[Campaign | None] = relationship(
+        secondary="campaign_venue",
+        primaryjoin="Venue.id == CampaignVenue.venue_id",
+        secondaryjoin="and_(CampaignVenue.campaign_id == Campaign.id, Campaign.state == 'running')",
+        viewonly=True,
+        uselist=False,
+    )
 
 
 class Artisan(db.Model):
@@ -160,6 +171,9 @@ class Stall(db.Model):
     current_critical: Mapped[int | None] = mapped_column(Integer)
     current_day: Mapped[date | None] = mapped_column(Date)
     current_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The campaign of that latest inspection (migration 0009): a campaign's dashboards read the
+    # columns above only for the stalls whose latest inspection is theirs.
+    current_campaign_id: Mapped[int | None] = mapped_column(Integer)
 
     venue: Mapped[Venue] = relationship(back_populates="stalls")
     artisan: Mapped[Artisan | None] = relationship(back_populates="stalls")
@@ -228,6 +242,47 @@ class ChecklistVersion(db.Model):
     loaded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class Campaign(Localized, db.Model):
+    """An event the chambers follow up (AFCON 2025, a regional fair, a year-round round).
+
+    Every inspection belongs to one. Its days are what its dashboards are drawn against; the
+    days of two campaigns never overlap (compliance/campaigns.py). ``state`` moves
+    planned -> running -> closed: inspections, contests and fix reports are taken only while
+    it runs; once closed its figures and photos stay readable and nothing changes them.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)  # afcon-2025, in URLs
+    name_ar: Mapped[str] = mapped_column(String(200))
+    name_fr: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    checklist_version_id: Mapped[int] = mapped_column(ForeignKey("checklist_version.id"))
+    state: Mapped[str] = mapped_column(String(10), default=PLANNED)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    checklist_version: Mapped[ChecklistVersion] = relationship()
+
+    @property
+    def running(self) -> bool:
+        return self.state == RUNNING
+
+    @property
+    def closed(self) -> bool:
+        return self.state == CLOSED
+
+
+class CampaignVenue(db.Model):
+    """A venue taking part in a campaign (added by its region's coordinator or an admin)."""
+
+    __tablename__ = "campaign_venue"
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venue.id"), primary_key=True, index=True)
+    added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+
 class Inspection(db.Model):
     """One visit of a stall. The id is a UUID made by the client, so a retry never duplicates."""
 
@@ -244,11 +299,15 @@ class Inspection(db.Model):
             "submitted_day",
         ),
         Index("ix_inspection_stall_day", "stall_id", "status", "submitted_day", "verdict", "score"),
+        # A stall's inspections within one campaign (figures of a campaign that is not the
+        # latest of its stalls).
+        Index("ix_inspection_campaign_stall", "campaign_id", "stall_id", "submitted_day"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
     stall_id: Mapped[int] = mapped_column(ForeignKey("stall.id"))
     inspector_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     checklist_version_id: Mapped[int] = mapped_column(ForeignKey("checklist_version.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
     status: Mapped[str] = mapped_column(String(12), default=DRAFT)
     started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
@@ -272,6 +331,7 @@ class Inspection(db.Model):
     stall: Mapped[Stall] = relationship(foreign_keys=[stall_id])
     inspector: Mapped[User] = relationship()
     checklist_version: Mapped[ChecklistVersion] = relationship()
+    campaign: Mapped[Campaign] = relationship()
     answers: Mapped[list[Answer]] = relationship(
         back_populates="inspection", cascade="all, delete-orphan"
     )

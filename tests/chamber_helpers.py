@@ -17,6 +17,8 @@ from compliance.checklist import parse
 from compliance.extensions import db
 from compliance.models import ChecklistVersion, Inspection, Stall, User
 
+from . import factories
+
 # Three rules, four items, no photo required. Weights: price_shown 3 (critical),
 # price_arabic 1, badge_worn 2, corridor 2 (N/A allowed). A stall passing everything but
 # price_arabic scores 6/7 = 85.71 % (compliant); failing price_shown is non-compliant whatever
@@ -105,7 +107,9 @@ def inspect(
     comments: dict[str, str] | None = None,
 ) -> Inspection:
     """Start, answer and submit an inspection at ``when`` (naive UTC), the real way."""
-    inspection = inspections.start(str(uuid.uuid4()), stall, inspector, version)
+    inspection = inspections.start(
+        str(uuid.uuid4()), stall, inspector, factories.running_campaign(version)
+    )
     for key, result in results.items():
         inspections.save_answer(inspection, key, result, (comments or {}).get(key, ""))
     return inspections.submit(inspection, actor=inspector, now=when).inspection

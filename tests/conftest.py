@@ -144,8 +144,12 @@ def reference_data():
 
 @pytest.fixture
 def checklist_version():
-    """The real AFCON checklist, loaded as version 1."""
+    """The real AFCON checklist, loaded as version 1, and a running campaign that uses it.
+
+    Every venue takes part in that campaign, those made before and after (factories.venue).
+    """
     version, _ = checklist_store.store(load_file(ROOT / "checklists" / "afcon-2025.toml"))
+    factories.campaign(version)
     return version
 
 

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import itertools
+from datetime import date
 
 from sqlalchemy import select
 
 from compliance.extensions import db
-from compliance.models import Artisan, Chamber, Province, Region, Stall, User, Venue
+from compliance.models import (
+    RUNNING,
+    Artisan,
+    Campaign,
+    CampaignVenue,
+    Chamber,
+    ChecklistVersion,
+    Province,
+    Region,
+    Stall,
+    User,
+    Venue,
+)
 from compliance.search import artisan_search_text
 
 PASSWORD = "correct horse battery"
@@ -63,7 +76,56 @@ def venue(region: Region | None = None, kind: str = "fan_zone", city: str = "Rab
         name_en=f"Craft village {n}",
     )
     db.session.add(row)
+    running = db.session.scalar(select(Campaign).where(Campaign.state == RUNNING))
+    if running is not None:  # a new venue takes part in the test's running campaign
+        db.session.flush()
+        db.session.add(CampaignVenue(campaign_id=running.id, venue_id=row.id))
     db.session.commit()
+    return row
+
+
+def campaign(
+    version: ChecklistVersion,
+    *,
+    code: str | None = None,
+    state: str = RUNNING,
+    first_day: date = date(2025, 12, 21),
+    last_day: date = date(2026, 1, 18),
+    every_venue: bool = True,
+) -> Campaign:
+    """A campaign using ``version``; with ``every_venue``, every venue so far takes part."""
+    n = next(_seq)
+    row = Campaign(
+        code=code or f"campaign-{n}",
+        name_ar=f"حملة {n}",
+        name_fr=f"Campagne {n}",
+        name_en=f"Campaign {n}",
+        first_day=first_day,
+        last_day=last_day,
+        checklist_version_id=version.id,
+        state=state,
+    )
+    db.session.add(row)
+    db.session.flush()
+    if every_venue:
+        for venue_id in db.session.scalars(select(Venue.id)):
+            db.session.add(CampaignVenue(campaign_id=row.id, venue_id=venue_id))
+    db.session.commit()
+    return row
+
+
+def running_campaign(version: ChecklistVersion) -> Campaign:
+    """The running campaign, made for ``version`` (every venue taking part) if none runs.
+
+    If it runs with another checklist, it is switched to ``version``: a test that loads its
+    own checklist means new inspections to use it.
+    """
+    row = db.session.scalar(select(Campaign).where(Campaign.state == RUNNING))
+    if row is None:
+        return campaign(version)
+    if row.checklist_version_id != version.id:
+        row.checklist_version_id = version.id
+        db.session.commit()
     return row
 
 

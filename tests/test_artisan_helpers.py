@@ -25,7 +25,7 @@ from compliance.models import Artisan, Inspection, Stall, User
 from compliance.photos import process
 from compliance.storage import storage_from_config
 
-from . import imagefactory
+from . import factories, imagefactory
 
 TINY = """
 key = "tiny"
@@ -91,7 +91,9 @@ def inspect(
     submit: bool = True,
 ) -> Inspection:
     """An inspection of ``stall`` made the way the inspector's phone makes it."""
-    inspection = inspections.start(str(uuid.uuid4()), stall, inspector, version)
+    inspection = inspections.start(
+        str(uuid.uuid4()), stall, inspector, factories.running_campaign(version)
+    )
     comments = comments or {}
     for key, result in results.items():
         inspections.save_answer(inspection, key, result, comments.get(key))

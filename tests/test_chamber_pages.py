@@ -258,7 +258,9 @@ def marrakech(other_region, version):
     """A failed inspection in another region, with a photo."""
     elsewhere = factories.user("inspector", region=other_region)
     stall = factories.stall(region=other_region)
-    inspection = inspections.start(str(uuid.uuid4()), stall, elsewhere, version)
+    inspection = inspections.start(
+        str(uuid.uuid4()), stall, elsewhere, factories.running_campaign(version)
+    )
     for key, result in answers(price_shown="fail").items():
         inspections.save_answer(inspection, key, result)
     processed = photos.process(imagefactory.jpeg(), filename="prix.jpg")
@@ -353,7 +355,9 @@ def test_inspection_page_shows_photo_thumbnails_opening_the_display_rendition(as
 
 
 def test_draft_inspections_are_not_shown(as_coordinator, rabat, inspector, version):
-    draft = inspections.start(str(uuid.uuid4()), rabat["good"], inspector, version)
+    draft = inspections.start(
+        str(uuid.uuid4()), rabat["good"], inspector, factories.running_campaign(version)
+    )
 
     assert as_coordinator.get(f"/chamber/inspections/{draft.id}").status_code == 404
 

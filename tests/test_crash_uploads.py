@@ -140,7 +140,9 @@ class Phone:
     def send(self, path: str, body: bytes, content_type: str, points: dict) -> dict:
         """PUT until answered; before each attempt, maybe arm a crash at one of ``points``."""
         for _attempt in range(MAX_ATTEMPTS):
-            plan = self._arm(points) if self.rng.random() < 0.55 else None
+            # Every kind of point is armed until it has fired once, then at random.
+            uncovered = set(points) - {point for point, _scope in self.fired}
+            plan = self._arm(points) if uncovered or self.rng.random() < 0.55 else None
             request = urllib.request.Request(
                 f"{self.server.url}{path}",
                 data=body,
@@ -172,14 +174,17 @@ class Phone:
 
     def _arm(self, points: dict) -> int:
         self.plans += 1
-        point = self.rng.choice(sorted(points))
+        uncovered = set(points) - {point for point, _scope in self.fired}
+        point = self.rng.choice(sorted(uncovered or points))
+        server_kills = sum(1 for _point, scope in self.fired if scope == "server")
         plan = {
             "id": self.plans,
             "point": point,
             "hit": self.rng.choice(points[point]),
-            # Whole servers die too, but a restart costs a second of imports: a few suffice.
+            # Whole servers die too, but a restart costs a second of imports: a few suffice,
+            # every fourth plan until they have happened.
             "scope": "server"
-            if self.rng.random() < 0.15 and self.server.starts <= SERVER_CRASHES
+            if self.plans % 4 == 0 and server_kills < SERVER_CRASHES
             else "worker",
         }
         staged = self.plan_dir / "plan.staged"

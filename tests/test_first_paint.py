@@ -41,7 +41,9 @@ def assert_paints_from_html(response) -> None:
 
 @pytest.fixture
 def draft(stall, inspector, checklist_version):
-    return inspections.start(str(uuid.uuid4()), stall, inspector, checklist_version)
+    return inspections.start(
+        str(uuid.uuid4()), stall, inspector, factories.running_campaign(checklist_version)
+    )
 
 
 def test_the_checklist_page_paints_from_its_html(client, inspector, draft):

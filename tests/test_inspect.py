@@ -413,17 +413,15 @@ def test_no_js_bad_photo_keeps_answers_and_says_why(as_inspector, stall, checkli
     assert db.session.scalar(select(func.count(Answer.id))) == len(all_items(checklist_version))
 
 
-def test_all_na_is_refused(as_inspector, stall, checklist_version, app):
-    checklist_store.store(parse(NA_ONLY))
-    app.config["CHECKLIST_KEY"] = "na-only"
-    try:
-        inspection_id = start(as_inspector, stall)
-        answer(as_inspector, inspection_id, "a", "na")
-        response = as_inspector.post(f"/inspect/inspections/{inspection_id}/submit")
-        assert response.status_code == 422
-        assert "nothing was checked" in response.get_data(as_text=True)
-    finally:
-        app.config["CHECKLIST_KEY"] = "afcon-2025"
+def test_all_na_is_refused(as_inspector, stall, checklist_version):
+    # The running campaign uses a checklist whose only item may be N/A.
+    version, _ = checklist_store.store(parse(NA_ONLY))
+    factories.running_campaign(version)
+    inspection_id = start(as_inspector, stall)
+    answer(as_inspector, inspection_id, "a", "na")
+    response = as_inspector.post(f"/inspect/inspections/{inspection_id}/submit")
+    assert response.status_code == 422
+    assert "nothing was checked" in response.get_data(as_text=True)
 
 
 def test_later_passing_inspection_closes_corrective_action(as_inspector, stall, checklist_version):
@@ -443,7 +441,9 @@ def test_concurrent_submits_of_one_id_store_it_once(app, stall, inspector, check
     """Two requests submitting the same inspection at the same moment: one wins, one retries."""
     import threading
 
-    inspection = inspections.start(str(uuid.uuid4()), stall, inspector, checklist_version)
+    inspection = inspections.start(
+        str(uuid.uuid4()), stall, inspector, factories.running_campaign(checklist_version)
+    )
     for item in all_items(checklist_version):
         inspections.save_answer(inspection, item.key, "pass")
     storage = storage_from_config(app.config["UPLOAD_DIR"])
@@ -497,7 +497,9 @@ def test_due_date_counts_from_the_day_in_morocco(app, stall, inspector, checklis
     """23:30 UTC on 10 January is already 11 January in Morocco (UTC+1)."""
     from datetime import date, datetime
 
-    inspection = inspections.start(str(uuid.uuid4()), stall, inspector, checklist_version)
+    inspection = inspections.start(
+        str(uuid.uuid4()), stall, inspector, factories.running_campaign(checklist_version)
+    )
     for item in all_items(checklist_version):
         inspections.save_answer(inspection, item.key, "fail" if item.key == "greeting" else "pass")
     storage = storage_from_config(app.config["UPLOAD_DIR"])

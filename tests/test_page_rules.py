@@ -69,7 +69,9 @@ def world(region, checklist_version):
         comments={FAILED: "Trois tapis sans prix."},
         photos={"shop_clean": imagefactory.jpeg(400, 300), FAILED: imagefactory.jpeg(300, 200)},
     )
-    draft = inspections.start(str(uuid.uuid4()), stall, inspector, checklist_version)
+    draft = inspections.start(
+        str(uuid.uuid4()), stall, inspector, factories.running_campaign(checklist_version)
+    )
     action = db.session.scalar(select(CorrectiveAction))
     return {
         "stall": stall,

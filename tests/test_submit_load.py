@@ -139,7 +139,14 @@ def _receive_in_thread(app, stall_id, inspector_id, version_id, answers, done_at
             inspector = db.session.get(User, inspector_id)
             version = db.session.get(ChecklistVersion, version_id)
             inspections.receive(
-                str(uuid.uuid4()), stall, inspector, version, answers, DECLARED, done_at=done_at
+                str(uuid.uuid4()),
+                stall,
+                inspector,
+                version,
+                answers,
+                DECLARED,
+                campaign_id=factories.running_campaign(version).id,
+                done_at=done_at,
             )
         finally:
             db.session.remove()
@@ -252,6 +259,7 @@ def test_tallies_rebuild_command_recomputes_every_tally(
         checklist_version,
         _answers(checklist_version, failable(checklist_version, 1)),
         DECLARED,
+        campaign_id=factories.running_campaign(checklist_version).id,
     )
     kept = snapshot()
     db.session.execute(tallies.DailyTally.__table__.delete())

@@ -83,6 +83,7 @@ def can_contest(inspection: Inspection, item_key: str) -> bool:
     answer = _answer(inspection, item_key)
     return (
         inspection.status == SUBMITTED
+        and inspection.campaign.state != CLOSED
         and inspection.stall.latest_inspection_id == inspection.id
         and answer is not None
         and answer.result == scoring.FAIL
@@ -139,6 +140,7 @@ def file_contest(
     """File a contest on a failed item (or return the pending one: a retry files nothing new)."""
     if inspection.stall.artisan_id != artisan.id or inspection.status != SUBMITTED:
         raise ContestError(N_("This result is not yours to contest."))
+    _require_open(inspection)
     existing = filed(inspection.id, item_key)
     if existing is not None and existing.status == PENDING:
         return Filed(existing, created=False)
@@ -190,6 +192,12 @@ def file_contest(
     return Filed(contest, created=True)
 
 
+def _require_open(inspection: Inspection) -> None:
+    """A closed campaign is read-only: no contest, decision or fix report changes it."""
+    if inspection.campaign.state == CLOSED:
+        raise ContestError(N_("This campaign is closed: its results can no longer change."))
+
+
 def _claim(contest: Contest, status: str, decider: User, reason: str, now: datetime) -> None:
     """Move a pending contest to ``status``; exactly one of two simultaneous decisions wins."""
     moved = db.session.execute(
@@ -218,6 +226,7 @@ def accept(
     now = now or utcnow()
     note = (note or "").strip()[:MAX_REASON]
     inspection = contest.inspection
+    _require_open(inspection)
     answer = _answer(inspection, contest.item_key)
     if answer is None or answer.result != scoring.FAIL:
         raise ContestError(N_("This item is no longer marked as failed."))
@@ -277,9 +286,17 @@ def _recount(inspection: Inspection, counted: tuple) -> None:
     day, verdict, score = counted
     venue_id = inspection.stall.venue_id
     if day is not None and verdict is not None:
-        tallies.count_inspection(day=day, venue_id=venue_id, verdict=verdict, score=score, delta=-1)
+        tallies.count_inspection(
+            campaign_id=inspection.campaign_id,
+            day=day,
+            venue_id=venue_id,
+            verdict=verdict,
+            score=score,
+            delta=-1,
+        )
     if inspection.submitted_day is not None and inspection.verdict is not None:
         tallies.count_inspection(
+            campaign_id=inspection.campaign_id,
             day=inspection.submitted_day,
             venue_id=venue_id,
             verdict=inspection.verdict,
@@ -291,6 +308,7 @@ def _recount(inspection: Inspection, counted: tuple) -> None:
 
 def reject(contest: Contest, decider: User, reason: str, *, now: datetime | None = None) -> None:
     """Reject with a reason the artisan will read; the result stays as it was."""
+    _require_open(contest.inspection)
     reason = (reason or "").strip()
     if not reason:
         raise ContestError(N_("Give the artisan a reason for the rejection."))
@@ -332,6 +350,7 @@ def report_fix(
         raise ContestError(N_("This item is not yours."))
     if action.status != OPEN:
         raise ContestError(N_("This item is already closed: nothing to report."))
+    _require_open(action.opened_by)
     if photo is None:
         raise ContestError(N_("Add a photo that shows the item fixed."))
     message = (message or "").strip()

@@ -51,7 +51,6 @@ from ..models import (
 from .tallies import CurrentFailure, DailyTally
 
 # The Africa Cup of Nations, Morocco: the days the inspections per day are drawn over.
-TOURNAMENT = (date(2025, 12, 21), date(2026, 1, 18))
 MAX_TREND_DAYS = 120
 NOT_INSPECTED = "not_inspected"  # the verdict filter's value for stalls with no result
 

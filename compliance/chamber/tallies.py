@@ -64,6 +64,7 @@ class DailyTally(db.Model):
     """Submitted inspections of one day at one venue with one verdict, and their scores."""
 
     __tablename__ = "daily_tally"
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     venue_id: Mapped[int] = mapped_column(ForeignKey("venue.id"), primary_key=True)
     verdict: Mapped[str] = mapped_column(String(20), primary_key=True)
@@ -78,6 +79,7 @@ _CURRENT = {
     "current_critical": Inspection.critical_failures,
     "current_day": Inspection.submitted_day,
     "current_at": Inspection.submitted_at,
+    "current_campaign_id": Inspection.campaign_id,
 }
 _NOT_PASSED = Answer.result != literal_column("'pass'")
 
@@ -101,6 +103,7 @@ def _daily_rows(where):
     """SELECT the daily tally rows of the submitted inspections matching ``where``."""
     return (
         select(
+            Inspection.campaign_id,
             Inspection.submitted_day,
             Stall.venue_id,
             Inspection.verdict,
@@ -114,16 +117,24 @@ def _daily_rows(where):
             Inspection.verdict.is_not(None),
             where,
         )
-        .group_by(Inspection.submitted_day, Stall.venue_id, Inspection.verdict)
+        .group_by(
+            Inspection.campaign_id, Inspection.submitted_day, Stall.venue_id, Inspection.verdict
+        )
     )
 
 
-_DAILY_COLUMNS = ["day", "venue_id", "verdict", "inspections", "score_sum"]
+_DAILY_COLUMNS = ["campaign_id", "day", "venue_id", "verdict", "inspections", "score_sum"]
 _FAILURE_COLUMNS = ["stall_id", "item_key", "result"]
 
 
 def count_inspection(
-    *, day: date, venue_id: int, verdict: str, score: float | None, delta: int = 1
+    *,
+    campaign_id: int,
+    day: date,
+    venue_id: int,
+    verdict: str,
+    score: float | None,
+    delta: int = 1,
 ) -> None:
     """Add one submitted inspection to its venue-day tally (``delta=-1`` takes one away).
 
@@ -131,6 +142,7 @@ def count_inspection(
     incremented by the others, however many arrive at once.
     """
     statement = dialect_insert(DailyTally).values(
+        campaign_id=campaign_id,
         day=day,
         venue_id=venue_id,
         verdict=verdict,
@@ -139,7 +151,7 @@ def count_inspection(
     )
     db.session.execute(
         statement.on_conflict_do_update(
-            index_elements=["day", "venue_id", "verdict"],
+            index_elements=["campaign_id", "day", "venue_id", "verdict"],
             set_={
                 "inspections": DailyTally.inspections + statement.excluded.inspections,
                 "score_sum": DailyTally.score_sum + statement.excluded.score_sum,
@@ -149,6 +161,7 @@ def count_inspection(
     if delta < 0:  # a rebuild has no empty rows; neither do the running tallies
         db.session.execute(
             delete(DailyTally).where(
+                DailyTally.campaign_id == campaign_id,
                 DailyTally.day == day,
                 DailyTally.venue_id == venue_id,
                 DailyTally.verdict == verdict,
@@ -165,6 +178,7 @@ def current_values(
     critical: int,
     day: date | None,
     at: datetime | None,
+    campaign_id: int | None,
 ) -> dict:
     """The ``Stall.current_*`` columns for a stall whose latest inspection has this outcome."""
     return {
@@ -174,6 +188,7 @@ def current_values(
         "current_critical": critical,
         "current_day": day,
         "current_at": at,
+        "current_campaign_id": campaign_id,
     }
 
 

@@ -31,14 +31,14 @@ from flask import Blueprint, abort, current_app, jsonify, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import false, select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from .. import access, checklist_store, edge, inspections, site
+from .. import access, campaigns, checklist_store, edge, inspections, site
 from ..extensions import csrf, db
 from ..labels import MISSING
-from ..models import OPEN, ChecklistVersion, CorrectiveAction, Inspection, Stall
+from ..models import OPEN, SUBMITTED, ChecklistVersion, CorrectiveAction, Inspection, Stall
 from ..photos import PhotoError, process
 from ..site import localized, stall_location
 from ..storage import storage_from_config
@@ -101,11 +101,14 @@ def _no_store(response):
 @api.get("/bundle")
 @access.roles_required(*access.FIELD, json=True)
 def bundle():
-    """The checklist new inspections use and the stalls of the inspector's region."""
-    version = checklist_store.current(current_app.config["CHECKLIST_KEY"])
+    """The running campaign's checklist and the stalls of the inspector's region taking part."""
+    campaign = campaigns.running()
+    version = campaign.checklist_version if campaign else None
     stalls = db.session.scalars(
         access.scope_stalls(select(Stall), current_user)
         .where(Stall.closed_at.is_(None))  # closed stalls leave the inspectors' lists
+        # No campaign running: nothing to inspect (the list is empty, the page says why).
+        .where(Stall.venue_id.in_(campaigns.venue_ids(campaign)) if campaign else false())
         .options(
             joinedload(Stall.artisan),
             joinedload(Stall.venue),
@@ -134,6 +137,7 @@ def bundle():
         "user": current_user.id,
         "locale": str(get_locale()),
         "checklist": _checklist_json(version) if version else None,
+        "campaign": {"code": campaign.code, "name": localized(campaign)} if campaign else None,
         "stalls": [_stall_json(stall, actions.get(stall.id, [])) for stall in stalls],
         "truncated": len(stalls) == BUNDLE_LIMIT,
     }
@@ -297,6 +301,8 @@ def _refusal(error: inspections.InspectionError) -> ApiError:
         )
     if isinstance(error, inspections.NotDeclared):
         return ApiError(409, "not_declared", message)
+    if isinstance(error, inspections.CampaignClosed):
+        return ApiError(409, "campaign_closed", message)
     if error.message in _CONFLICTS:
         return ApiError(409, "conflict", message)
     return ApiError(422, "refused", message)
@@ -330,15 +336,36 @@ def put_inspection(inspection_id: str):
         raise
 
 
+def _campaign_of(inspection_id: str, stall: Stall) -> tuple[int, int]:
+    """The campaign (id, checklist version id) a submission goes to.
+
+    The running campaign that takes the stall; with none, a copy of an inspection already
+    accepted is still answered as the retry it is (its campaign may have closed since).
+    """
+    try:
+        campaign = campaigns.for_stall(stall)
+    except campaigns.NoCampaign as error:
+        accepted = db.session.execute(
+            select(Inspection.campaign_id, Inspection.checklist_version_id).where(
+                Inspection.id == inspection_id, Inspection.status == SUBMITTED
+            )
+        ).first()
+        if accepted is None:
+            raise ApiError(409, "no_campaign", _(error.message)) from None
+        return accepted.campaign_id, accepted.checklist_version_id
+    return campaign.id, campaign.checklist_version_id
+
+
 def _receive(inspection_id: str):
     data = _payload()
     stall_id = data.get("stall_id")
     if not edge.is_db_int(stall_id):
         raise _bad(_("The phone sent something this server cannot read. Update the app."))
     stall = access.stall_or_404(current_user, stall_id)
+    campaign_id, expected_version = _campaign_of(inspection_id, stall)
     version_id = data.get("checklist_version_id")
     version = checklist_store.version_ref(version_id) if edge.is_db_int(version_id) else None
-    if version is None or version.key != current_app.config["CHECKLIST_KEY"]:
+    if version is None or version.id != expected_version:
         raise ApiError(
             422, "unknown_checklist", _("This checklist is not known here. Update the app.")
         )
@@ -350,6 +377,7 @@ def _receive(inspection_id: str):
             version,
             _answers(data),
             _declared(data),
+            campaign_id=campaign_id,
             done_at=_parse_time(data.get("submitted_at")),
         )
     except inspections.InspectionError as error:

@@ -20,7 +20,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from .. import access, checklist_store, inspections, scoring, search
+from .. import access, campaigns, checklist_store, inspections, scoring, search
 from ..extensions import db, htmx
 from ..models import (
     DRAFT,
@@ -93,27 +93,25 @@ def stall(stall_id: int):
         .order_by(CorrectiveAction.due_date)
     ).all()
     latest = stall.latest_inspection
-    checklist = inspections.checklist_of(latest) if latest else _current_checklist()
+    try:
+        campaign = campaigns.for_stall(stall)
+    except campaigns.NoCampaign:
+        campaign = None  # the page says so instead of offering to start
+    if latest is not None:
+        checklist = inspections.checklist_of(latest)
+    elif campaign is not None:
+        checklist = checklist_store.definition(campaign.checklist_version)
+    else:
+        checklist = None
     return render_template(
         "inspect/stall.html",
         stall=stall,
         latest=latest,
         actions=actions,
         checklist=checklist,
+        campaign=campaign,
         new_id=str(uuid.uuid4()),
     )
-
-
-def _current_version():
-    version = checklist_store.current(current_app.config["CHECKLIST_KEY"])
-    if version is None:
-        abort(503, _("No checklist is loaded yet."))
-    return version
-
-
-def _current_checklist():
-    version = checklist_store.current(current_app.config["CHECKLIST_KEY"])
-    return checklist_store.definition(version) if version else None
 
 
 @bp.post("/stalls/<int:stall_id>/start")
@@ -125,7 +123,11 @@ def start(stall_id: int):
     except ValueError:
         inspection_id = str(uuid.uuid4())
     try:
-        inspection = inspections.start(inspection_id, stall, current_user, _current_version())
+        campaign = campaigns.for_stall(stall)
+        inspection = inspections.start(inspection_id, stall, current_user, campaign)
+    except campaigns.CampaignError as error:
+        flash(_(error.message, **error.params), "error")
+        return redirect(url_for("inspect.stall", stall_id=stall.id))
     except inspections.InspectionError as error:
         flash(_translate(error), "error")
         return redirect(url_for("inspect.stall", stall_id=stall.id))
