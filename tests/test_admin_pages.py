@@ -192,7 +192,10 @@ def test_coordinator_cannot_see_another_regions_venue(as_coordinator, client, ma
     assert "MRK-FZ1" not in client.get("/admin/venues").get_data(as_text=True)
 
 
-def test_closed_stall_leaves_the_inspectors_lists(app, region, coordinator, inspector):
+def test_closed_stall_leaves_the_inspectors_lists(
+    app, region, coordinator, inspector, checklist_version
+):
+    # checklist_version: a running campaign that every venue takes part in (tests/conftest.py)
     stall = factories.stall(region=region, code="RBT-050")
     chamber = app.test_client()
     login(chamber, coordinator)
