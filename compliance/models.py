@@ -283,6 +283,36 @@ class CampaignVenue(db.Model):
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
 
+class RoundAssignment(db.Model):
+    """An inspector sent to a venue on one day of a campaign: a round (compliance/rounds.py).
+
+    ``code_from``/``code_to`` narrow it to a range of the venue's stall codes, compared in
+    their natural order (``A2`` before ``A10``); empty means no bound. One assignment per
+    inspector, venue and day: assigning again changes its range.
+    """
+
+    __tablename__ = "round_assignment"
+    __table_args__ = (
+        # Its index serves "the plan of venue V for days D1..D7" too.
+        UniqueConstraint("venue_id", "day", "inspector_id"),
+        Index("ix_round_assignment_inspector_day", "inspector_id", "day"),  # today's round
+        Index("ix_round_assignment_campaign_day", "campaign_id", "day"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venue.id"))
+    day: Mapped[date] = mapped_column(Date)
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    code_from: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    code_to: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    campaign: Mapped[Campaign] = relationship()
+    venue: Mapped[Venue] = relationship()
+    inspector: Mapped[User] = relationship(foreign_keys=[inspector_id])
+
+
 class Inspection(db.Model):
     """One visit of a stall. The id is a UUID made by the client, so a retry never duplicates."""
 
@@ -302,6 +332,15 @@ class Inspection(db.Model):
         # A stall's inspections within one campaign (figures of a campaign that is not the
         # latest of its stalls).
         Index("ix_inspection_campaign_stall", "campaign_id", "stall_id", "submitted_day"),
+        # Each inspector's visits in a campaign (the rounds' coverage per inspector).
+        Index(
+            "ix_inspection_campaign_inspector",
+            "campaign_id",
+            "inspector_id",
+            "status",
+            "stall_id",
+            "submitted_day",
+        ),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
     stall_id: Mapped[int] = mapped_column(ForeignKey("stall.id"))

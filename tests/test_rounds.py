@@ -1,0 +1,370 @@
+"""Rounds and coverage (compliance/rounds.py): the plan, what each stall needs, the pages.
+
+Inspections go through the real path on the tiny checklist of tests/test_artisan_helpers.py
+(welcome critical, prices and clean; "prices" failed gives a corrective action due in 2 days).
+The campaign spans today, so rounds can be planned on today and the next days.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, select
+
+from compliance import dates, rounds
+from compliance.artisan import contests
+from compliance.extensions import db
+from compliance.models import AuditEvent, CorrectiveAction, RoundAssignment
+from compliance.photos import process
+from compliance.venues import Actor, close_stall
+
+from . import factories, imagefactory
+from .test_artisan_helpers import inspect, storage, tiny_checklist
+
+TODAY = dates.today()
+PASS_ALL = {"welcome": "pass", "prices": "pass", "clean": "pass"}
+FAIL_PRICES = {"welcome": "pass", "prices": "fail", "clean": "pass"}
+
+
+@pytest.fixture
+def version():
+    return tiny_checklist()
+
+
+@pytest.fixture
+def campaign(version):
+    return factories.campaign(
+        version, first_day=TODAY - timedelta(days=3), last_day=TODAY + timedelta(days=10)
+    )
+
+
+@pytest.fixture
+def venue(region, campaign):
+    return factories.venue(region)
+
+
+def stalls(venue, *codes):
+    return [factories.stall(venue_row=venue, code=code) for code in codes]
+
+
+def states(campaign, venue):
+    return {f.code: f.state for f in rounds.facts(campaign, venue_ids=[venue.id])}
+
+
+def visited_days_ago(stall, days: int) -> None:
+    """Move the stall's latest visit back in time (the real path submits it today)."""
+    stall.latest_inspection.submitted_day = TODAY - timedelta(days=days)
+    stall.current_day = TODAY - timedelta(days=days)
+    db.session.commit()
+
+
+def events(action: str) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+# --- natural order ---------------------------------------------------------------------------
+
+
+def test_stall_codes_sort_naturally():
+    codes = ["A10", "b1", "A2", "A-3", "10", "A1"]
+    assert sorted(codes, key=rounds.natural_key) == ["10", "A1", "A2", "A-3", "A10", "b1"]
+
+
+def test_a_range_is_inclusive_and_an_empty_end_has_no_bound():
+    assert rounds.in_range("A10", "A2", "A10")
+    assert rounds.in_range("a2", "A2", "A10")
+    assert not rounds.in_range("A11", "A2", "A10")
+    assert not rounds.in_range("A1", "A2", "")
+    assert rounds.in_range("Z99", "A2", "")
+    assert rounds.in_range("A1", "", "")
+
+
+# --- the plan --------------------------------------------------------------------------------
+
+
+def test_assigning_is_audited_and_assigning_again_changes_the_range(
+    campaign, venue, inspector, coordinator
+):
+    first = rounds.assign(campaign, venue, TODAY, inspector, coordinator, "A1", "A20")
+    again = rounds.assign(campaign, venue, TODAY, inspector, coordinator, "A21", "")
+    assert again.id == first.id
+    assert (again.code_from, again.code_to) == ("A21", "")
+    assert [e.after["from"] for e in events("round.assign")] == ["A1"]
+    (update,) = events("round.update")
+    assert (update.before["to"], update.after["to"], update.actor_id) == ("A20", "", coordinator.id)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"day": TODAY + timedelta(days=30)}, "not one of the campaign's days"),
+        ({"code_from": "A10", "code_to": "A9"}, "comes after"),
+        ({"code_from": "X" * 33}, "characters at most"),
+        ({"other_region": True}, "inspector of the sale space's region"),
+    ],
+)
+def test_a_refused_assignment_changes_nothing(
+    campaign, venue, inspector, coordinator, other_region, change, message
+):
+    who = factories.user("inspector", region=other_region) if change.get("other_region") else None
+    with pytest.raises(rounds.RoundError, match=message):
+        rounds.assign(
+            campaign,
+            venue,
+            change.get("day", TODAY),
+            who or inspector,
+            coordinator,
+            change.get("code_from", ""),
+            change.get("code_to", ""),
+        )
+    assert db.session.scalar(select(RoundAssignment)) is None
+    assert events("round.assign") == []
+
+
+def test_a_venue_outside_the_campaign_and_a_closed_campaign_are_refused(
+    campaign, venue, region, inspector, coordinator
+):
+    outside = factories.venue(region)
+    db.session.execute(
+        db.delete(factories.CampaignVenue).where(factories.CampaignVenue.venue_id == outside.id)
+    )
+    db.session.commit()
+    with pytest.raises(rounds.RoundError, match="does not take part"):
+        rounds.assign(campaign, outside, TODAY, inspector, coordinator)
+    campaign.state = "closed"
+    db.session.commit()
+    with pytest.raises(rounds.RoundError, match="closed"):
+        rounds.assign(campaign, venue, TODAY, inspector, coordinator)
+
+
+def test_unassigning_is_audited(campaign, venue, inspector, coordinator):
+    assignment = rounds.assign(campaign, venue, TODAY, inspector, coordinator)
+    rounds.unassign(assignment, coordinator)
+    assert db.session.scalar(select(RoundAssignment)) is None
+    (gone,) = events("round.unassign")
+    assert gone.before["inspector"] == inspector.id
+
+
+def test_copying_a_day_makes_the_next_days_the_same_in_one_audited_action(
+    campaign, venue, region, inspector, coordinator
+):
+    colleague = factories.user("inspector", region=region)
+    rounds.assign(campaign, venue, TODAY, inspector, coordinator, "A1", "A20")
+    rounds.assign(campaign, venue, TODAY, colleague, coordinator, "A21", "")
+    tomorrow = TODAY + timedelta(days=1)
+    rounds.assign(campaign, venue, tomorrow, inspector, coordinator, "A5", "A6")  # replaced
+    stale = factories.user("inspector", region=region)
+    rounds.assign(campaign, venue, tomorrow, stale, coordinator)  # removed
+    db.session.query(AuditEvent).delete()
+    db.session.commit()
+
+    copied = rounds.copy_day(campaign, [venue], TODAY, 30, coordinator)
+
+    assert copied.days[-1] == campaign.last_day  # the days past the campaign are left out
+    assert (copied.added, copied.changed, copied.removed) == (2 * 10 - 1, 1, 1)
+    plan = rounds.plan(campaign, [venue], tomorrow, days=10)
+    for day in plan.days:
+        cell = plan.cells[(venue.id, day)]
+        assert [(a.inspector_id, a.code_from, a.code_to) for a in cell] == [
+            (inspector.id, "A1", "A20"),
+            (colleague.id, "A21", ""),
+        ]
+    (copy,) = db.session.scalars(select(AuditEvent))
+    assert copy.action == "round.copy" and copy.after["removed"] == 1
+    assert {r["inspector"] for r in copy.before["replaced"]} == {inspector.id, stale.id}
+
+
+def test_copying_past_the_last_day_is_refused(campaign, venue, inspector, coordinator):
+    rounds.assign(campaign, venue, campaign.last_day, inspector, coordinator)
+    with pytest.raises(rounds.RoundError, match="No day of the campaign follows"):
+        rounds.copy_day(campaign, [venue], campaign.last_day, 3, coordinator)
+    with pytest.raises(rounds.RoundError, match="1 to 31"):
+        rounds.copy_day(campaign, [venue], TODAY, 0, coordinator)
+
+
+# --- what each stall needs -------------------------------------------------------------------
+
+
+def _action(stall) -> CorrectiveAction:
+    return db.session.scalar(select(CorrectiveAction).where(CorrectiveAction.stall_id == stall.id))
+
+
+def test_a_fix_date_of_yesterday_is_due_again_and_of_today_not_yet(
+    campaign, venue, inspector, version
+):
+    late, on_time, fine, _never = stalls(venue, "A1", "A2", "A3", "A4")
+    for stall in (late, on_time):
+        inspect(stall, inspector, version, FAIL_PRICES)
+    inspect(fine, inspector, version, PASS_ALL)
+    _action(late).due_date = TODAY - timedelta(days=1)
+    _action(on_time).due_date = TODAY
+    db.session.commit()
+    assert states(campaign, venue) == {
+        "A1": rounds.DUE,
+        "A2": "needs_follow_up",
+        "A3": "compliant",
+        "A4": rounds.NEVER,
+    }
+    (fact,) = [f for f in rounds.facts(campaign, venue_ids=[venue.id]) if f.code == "A1"]
+    assert fact.reasons == (rounds.OVERDUE,)
+
+
+def test_a_fix_report_is_due_again_until_the_next_visit(campaign, venue, inspector, version):
+    (stall,) = stalls(venue, "B1")
+    inspect(stall, inspector, version, FAIL_PRICES)
+    contests.report_fix(
+        stall.artisan, _action(stall), process(imagefactory.jpeg(200, 100)), storage(), "Done"
+    )
+    facts = rounds.facts(campaign, venue_ids=[venue.id])
+    assert [(f.state, f.reasons) for f in facts] == [(rounds.DUE, (rounds.FIX_REPORTED,))]
+    inspect(stall, inspector, version, PASS_ALL)
+    assert states(campaign, venue) == {"B1": "compliant"}
+
+
+def test_an_accepted_contest_is_due_again_until_the_next_visit(
+    campaign, venue, inspector, coordinator, version
+):
+    (stall,) = stalls(venue, "C1")
+    visit = inspect(
+        stall,
+        inspector,
+        version,
+        {"welcome": "pass", "prices": "pass", "clean": "fail"},
+        photos={"clean": imagefactory.jpeg(320, 240)},
+    )
+    filed = contests.file_contest(
+        stall.artisan, visit, "clean", "It was clean", process(imagefactory.jpeg(200, 90)),
+        storage(),
+    )  # fmt: skip
+    assert states(campaign, venue) == {"C1": "needs_follow_up"}  # pending: nothing to visit
+    contests.accept(filed.contest, coordinator)
+    (fact,) = rounds.facts(campaign, venue_ids=[venue.id])
+    assert (fact.state, fact.reasons) == (rounds.DUE, (rounds.CONTESTED,))
+    inspect(stall, inspector, version, PASS_ALL)
+    assert states(campaign, venue) == {"C1": "compliant"}
+
+
+def test_a_stall_closed_mid_campaign_leaves_coverage_and_rounds(
+    campaign, venue, region, inspector, coordinator, version
+):
+    _kept, closing = stalls(venue, "D1", "D2")
+    inspect(closing, inspector, version, FAIL_PRICES)
+    _action(closing).due_date = TODAY - timedelta(days=2)
+    rounds.assign(campaign, venue, TODAY, inspector, coordinator)
+    close_stall(closing, Actor("cli"))
+    db.session.commit()
+    (_found,), total = rounds.coverage_by_venue(campaign, region.id)
+    assert (total.stalls, total.inspected, total.due, total.todo) == (1, 0, 0, 1)
+    (today,) = rounds.round_of(inspector)
+    assert [f.code for f in today.todo] == ["D1"] and today.done == []
+
+
+def test_due_again_comes_first_then_never_inspected_in_walking_order(
+    campaign, venue, inspector, coordinator, version
+):
+    a10, _a2, a1, _a3 = stalls(venue, "A10", "A2", "A1", "A3")
+    inspect(a10, inspector, version, FAIL_PRICES)
+    visited_days_ago(a10, 3)
+    inspect(a1, inspector, version, PASS_ALL)
+    _action(a10).due_date = TODAY - timedelta(days=1)
+    db.session.commit()
+    rounds.assign(campaign, venue, TODAY, inspector, coordinator)
+    (today,) = rounds.round_of(inspector)
+    assert [f.code for f in today.todo] == ["A10", "A2", "A3"]
+    assert [f.code for f in today.done] == ["A1"]  # visited today: done, not to do
+
+
+def test_two_inspectors_share_a_venue_by_range_and_a_visit_counts_for_its_range(
+    campaign, venue, region, inspector, coordinator, version
+):
+    colleague = factories.user("inspector", region=region)
+    s = stalls(venue, "A1", "A2", "A9", "A10", "A11")
+    rounds.assign(campaign, venue, TODAY, inspector, coordinator, "", "A9")
+    rounds.assign(campaign, venue, TODAY, colleague, coordinator, "A10", "")
+    inspect(s[3], inspector, version, PASS_ALL)  # A10: in the colleague's range
+    (mine,) = rounds.round_of(inspector)
+    (theirs,) = rounds.round_of(colleague)
+    assert [f.code for f in mine.todo] == ["A1", "A2", "A9"] and mine.done == []
+    assert [f.code for f in theirs.todo] == ["A11"]
+    assert [f.code for f in theirs.done] == ["A10"]
+    people = {p.inspector.id: p for p in rounds.coverage_by_inspector(campaign, region.id)}
+    assert (people[inspector.id].round_today, people[inspector.id].round_done) == (3, 0)
+    assert (people[colleague.id].round_today, people[colleague.id].round_done) == (2, 1)
+    # The visit was outside the inspector's own round: counted as theirs, and as outside.
+    assert (people[inspector.id].visits_today, people[inspector.id].outside_today) == (1, 1)
+
+
+def test_a_visit_outside_any_round_counts_for_coverage(campaign, venue, region, inspector, version):
+    (stall,) = stalls(venue, "E1")
+    inspect(stall, inspector, version, PASS_ALL)
+    assert rounds.round_of(inspector) == []
+    (_row,), total = rounds.coverage_by_venue(campaign, region.id)
+    assert (total.inspected, total.inspected_today, total.never) == (1, 1, 0)
+    (person,) = rounds.coverage_by_inspector(campaign, region.id)
+    assert (person.visits, person.stalls_visited, person.outside_today) == (1, 1, 1)
+
+
+def test_coverage_by_province_adds_up_its_venues(campaign, region, inspector, version):
+    first, second = factories.venue(region), factories.venue(region)
+    stalls(first, "F1", "F2")
+    (g1,) = stalls(second, "G1")
+    inspect(g1, inspector, version, PASS_ALL)
+    places, total = rounds.coverage_by_province(campaign, region.id)
+    assert (total.stalls, total.inspected) == (3, 1)
+    assert sorted(p.tally.stalls for p in places) == [1, 2]
+
+
+def test_coverage_is_scoped_to_the_region(campaign, venue, region, other_region):
+    stalls(venue, "H1")
+    elsewhere = factories.venue(other_region)
+    stalls(elsewhere, "K1", "K2")
+    mine, total = rounds.coverage_by_venue(campaign, region.id)
+    assert [p.place.id for p in mine] == [venue.id] and total.stalls == 1
+    _everything, national = rounds.coverage_by_venue(campaign, None)
+    assert national.stalls == 3
+
+
+def test_an_older_campaign_is_read_from_its_own_inspections(
+    venue, region, inspector, version, campaign
+):
+    (stall,) = stalls(venue, "M1")
+    inspect(stall, inspector, version, FAIL_PRICES)
+    campaign.state = "closed"
+    db.session.commit()
+    later = factories.campaign(
+        version, first_day=TODAY + timedelta(days=11), last_day=TODAY + timedelta(days=20)
+    )
+    inspect(stall, inspector, version, PASS_ALL)  # the later campaign's visit
+    assert states(campaign, venue) == {"M1": "needs_follow_up"}  # not due: closed
+    assert states(later, venue) == {"M1": "compliant"}
+
+
+def test_coverage_takes_the_same_few_queries_for_many_stalls(
+    campaign, venue, region, inspector, coordinator, version
+):
+    def count_queries(run) -> int:
+        seen = []
+        engine = db.engine
+        listener = lambda *args: seen.append(1)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            run()
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    rounds.assign(campaign, venue, TODAY, inspector, coordinator)
+    stalls(venue, "N1")
+
+    def pages():
+        rounds.coverage_by_venue(campaign, region.id)
+        rounds.coverage_by_inspector(campaign, region.id)
+        rounds.round_of(inspector)
+        rounds.facts(campaign, venue_ids=[venue.id])
+
+    few = count_queries(pages)
+    for n in range(2, 12):
+        inspect(factories.stall(venue_row=venue, code=f"N{n}"), inspector, version, FAIL_PRICES)
+    db.session.expire_all()
+    assert count_queries(pages) == few <= 20
