@@ -9,8 +9,6 @@ the cookie; ``GET /admin/register/<id>`` shows the last result again.
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from flask import (
     Response,
     abort,
@@ -21,14 +19,13 @@ from flask import (
     stream_template,
     url_for,
 )
-from flask_babel import format_datetime, format_number, get_locale
+from flask_babel import format_number, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import access, venues
 from ..extensions import db
 from ..forms import EmptyForm
-from ..inspections import MOROCCO
 from ..labels import STALL_PROBLEMS, UPLOAD_STATES
 from ..models import RegisterUpload, Stall, Venue, audit
 from ..site import localized
@@ -39,18 +36,9 @@ from .forms import MoveForm, RegisterUploadForm, StallForm, VenueForm
 CHAMBER = access.roles_required(*access.CHAMBER)
 
 
-def _morocco_time(moment) -> str:
-    """A stored (naive UTC) time as Morocco's clocks show it."""
-    if moment is None:
-        return "—"
-    local = moment.replace(tzinfo=UTC).astimezone(MOROCCO)
-    return format_datetime(local, "short", rebase=False)
-
-
 @bp.context_processor
 def _helpers() -> dict:
     return {
-        "format_time": _morocco_time,
         "fmt_number": format_number,
         "upload_state_label": lambda state: str(UPLOAD_STATES.get(state, state)),
     }
