@@ -57,6 +57,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         inspect,
         jobs,
         models,  # noqa: F401  (register tables with the metadata)
+        rounds_views,
         site,
     )
     from .artisan import ratelimit
@@ -67,6 +68,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.register_blueprint(artisan.bp, url_prefix="/a")
     app.register_blueprint(coordination.bp, url_prefix="/coordination")
     app.register_blueprint(admin.bp, url_prefix="/admin")
+    app.register_blueprint(rounds_views.bp, url_prefix="/rounds")
     cli.init_app(app)
     jobs.init_app(app)
     site.init_app(app)

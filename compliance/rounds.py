@@ -812,3 +812,23 @@ def round_of(inspector: User, day: date | None = None) -> list[RoundVenue]:
         done = [f for f in mine if f.visited_today]
         found.append(RoundVenue(a, todo, done))
     return found
+
+
+def inspector_by_id(user_id: int | None) -> User | None:
+    """The inspector a plan form names (the rules in :func:`assign` decide if they may go)."""
+    if user_id is None:
+        return None
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.role == INSPECTOR else None
+
+
+def assignment_of(venue: Venue, day: date, inspector_id: int | None) -> RoundAssignment | None:
+    if inspector_id is None:
+        return None
+    return db.session.scalar(
+        select(RoundAssignment).where(
+            RoundAssignment.venue_id == venue.id,
+            RoundAssignment.day == day,
+            RoundAssignment.inspector_id == inspector_id,
+        )
+    )

@@ -42,6 +42,7 @@ CSP = (
 INLINE_STYLES = {
     "app": Path(__file__).parent / "static" / "app.css",
     "chamber": Path(__file__).parent / "chamber" / "static" / "chamber.css",
+    "rounds": Path(__file__).parent / "static" / "rounds.css",  # plan, coverage, grid, round
 }
 
 

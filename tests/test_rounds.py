@@ -368,3 +368,85 @@ def test_coverage_takes_the_same_few_queries_for_many_stalls(
         inspect(factories.stall(venue_row=venue, code=f"N{n}"), inspector, version, FAIL_PRICES)
     db.session.expire_all()
     assert count_queries(pages) == few <= 20
+
+
+# --- the coordinator's pages -------------------------------------------------------------------
+
+
+def test_a_coordinator_plans_a_round_on_the_pages(as_coordinator, campaign, venue, inspector):
+    page = as_coordinator.get("/rounds/")
+    assert page.status_code == 200 and venue.name_en in page.get_data(as_text=True)
+    response = as_coordinator.post(
+        f"/rounds/venues/{venue.id}/assign",
+        data={"campaign": campaign.code, "day": TODAY.isoformat(), "inspector": inspector.id,
+              "code_from": "A1", "code_to": "A20"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    day = as_coordinator.get(response.headers["Location"]).get_data(as_text=True)
+    assert inspector.name in day and "A20" in day
+    assert inspector.name in as_coordinator.get("/rounds/").get_data(as_text=True)
+    gone = as_coordinator.post(
+        f"/rounds/venues/{venue.id}/unassign",
+        data={"campaign": campaign.code, "day": TODAY.isoformat(), "inspector": inspector.id},
+    )
+    assert gone.status_code == 302 and db.session.scalar(select(RoundAssignment)) is None
+    assert len(events("round.assign")) == len(events("round.unassign")) == 1
+
+
+def test_a_reversed_range_is_a_400_that_says_why(as_coordinator, campaign, venue, inspector):
+    response = as_coordinator.post(
+        f"/rounds/venues/{venue.id}/assign",
+        data={"campaign": campaign.code, "day": TODAY.isoformat(), "inspector": inspector.id,
+              "code_from": "B9", "code_to": "B1"},
+        headers={"Accept-Language": "fr"},
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert "B9" in response.get_data(as_text=True)  # the form keeps what was typed
+    assert db.session.scalar(select(RoundAssignment)) is None
+
+
+def test_copying_a_day_on_the_plan_page(as_coordinator, campaign, venue, inspector, coordinator):
+    rounds.assign(campaign, venue, TODAY, inspector, coordinator)
+    response = as_coordinator.post(
+        "/rounds/copy", data={"campaign": campaign.code, "day": TODAY.isoformat(), "days": 2}
+    )
+    assert response.status_code == 302
+    days = db.session.scalars(select(RoundAssignment.day).order_by(RoundAssignment.day)).all()
+    assert days == [TODAY, TODAY + timedelta(days=1), TODAY + timedelta(days=2)]
+
+
+def test_coverage_drills_down_to_stalls_and_exports_them(
+    as_coordinator, campaign, venue, inspector, version
+):
+    seen, _unseen = stalls(venue, "P1", "P2")
+    inspect(seen, inspector, version, PASS_ALL)
+    for by in ("venue", "province", "inspector"):
+        page = as_coordinator.get(f"/rounds/coverage?by={by}")
+        assert page.status_code == 200, by
+    never = as_coordinator.get(f"/rounds/coverage/stalls?venue={venue.id}&state=never")
+    text = never.get_data(as_text=True)
+    assert "P2" in text and "P1" not in text
+    csv = as_coordinator.get(f"/rounds/coverage/stalls.csv?venue={venue.id}&state=never")
+    assert csv.status_code == 200 and "P2" in csv.get_data(as_text=True)
+    xlsx = as_coordinator.get(f"/rounds/coverage/stalls.xlsx?venue={venue.id}")
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+
+
+def test_the_grid_gives_each_stall_a_symbol_and_a_word(
+    as_coordinator, campaign, venue, inspector, version
+):
+    done, _left = stalls(venue, "Q1", "Q2")
+    inspect(done, inspector, version, PASS_ALL)
+    page = as_coordinator.get(f"/rounds/venues/{venue.id}/grid").get_data(as_text=True)
+    assert 'class="st-compliant"' in page and "✓" in page
+    assert 'class="st-never"' in page and "○" in page
+
+
+def test_a_coordinator_sees_only_their_region(as_coordinator, campaign, venue, other_region):
+    elsewhere = factories.venue(other_region)
+    stalls(elsewhere, "Z1")
+    assert as_coordinator.get(f"/rounds/venues/{elsewhere.id}/grid").status_code == 404
+    assert as_coordinator.get(f"/rounds/venues/{elsewhere.id}").status_code == 404
+    listed = as_coordinator.get(f"/rounds/coverage/stalls?venue={elsewhere.id}")
+    assert listed.status_code == 404
+    assert elsewhere.name_en not in as_coordinator.get("/rounds/coverage").get_data(as_text=True)
