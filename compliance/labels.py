@@ -135,4 +135,18 @@ ACCOUNT_PROBLEMS = {
     "password_weak": _l("Choose a stronger password."),
     "wrong_password": _l("The current password is wrong."),
     "last_admin": _l("This is the last active administrator: make another one first."),
+    "role_not_allowed": _l("You cannot give an account this role."),
+    "region_not_yours": _l("You can only manage the accounts of your own region."),
+    "region_required": _l("Choose the region of this account."),
+    "username_taken": _l("Another account already has this username."),
+    "account_inactive": _l("This account is deactivated: reactivate it first."),
+    "own_account": _l("You cannot deactivate your own account."),
+}
+# The state of an account's latest invitation (compliance/accounts.py).
+INVITATION_STATES = {
+    "pending": _l("invitation waiting"),
+    "accepted": _l("password set"),
+    "expired": _l("invitation expired"),
+    "revoked": _l("invitation cancelled"),
+    "none": _l("no invitation"),
 }

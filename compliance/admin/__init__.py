@@ -8,4 +8,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from . import routes  # noqa: E402, F401
+from . import account_routes, routes  # noqa: E402, F401

@@ -9,6 +9,7 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from .. import labels, passwords
+from ..forms import Form
 from ..venues import CODE_PATTERN, STALL_CODE_PATTERN, normalize_code
 
 REQUIRED = _l("This value is required.")
@@ -76,7 +77,7 @@ class MoveForm(FlaskForm):
     )
 
 
-class AccountForm(FlaskForm):
+class AccountForm(Form):
     username = StringField(
         _l("Username"),
         filters=[lambda v: v.strip().lower() if v else v],
@@ -97,13 +98,16 @@ class AccountForm(FlaskForm):
     )
 
 
-class EditAccountForm(FlaskForm):
+class EditAccountForm(Form):
     name = StringField(_l("Full name"), validators=[DataRequired(REQUIRED), Length(max=120)])
     role = SelectField(_l("Role"))
     region = SelectField(_l("Region"), validators=[Optional()])
+    language = SelectField(
+        _l("Language"), choices=[("ar", "العربية"), ("fr", "Français"), ("en", "English")]
+    )
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(Form):
     """Choosing a password: on an invitation, or changing one's own."""
 
     username_hint = ""  # the view sets the account's username: it may not be in the password

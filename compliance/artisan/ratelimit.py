@@ -47,6 +47,9 @@ CODE_PER_ADDRESS = "60 per 15 minutes"
 # still needs years at this rate. Per address: as for PINs (a chamber's office shares one).
 STAFF_PER_ACCOUNT = "10 per 15 minutes;50 per day"
 STAFF_PER_ADDRESS = "30 per 15 minutes;200 per day"
+# Invitation links have 256 bits: only a scanner (or someone retrying a weak password) gets
+# here, and each refused new password cost a hash. Per address, as for PINs.
+INVITATION_PER_ADDRESS = "30 per 15 minutes;200 per day"
 
 _declared: dict[str, list[dict[str, Any]]] = {}
 
@@ -71,10 +74,23 @@ def address() -> str:
     return "addr:" + (get_remote_address() or "-")
 
 
+def refused_link(response: Response) -> bool:
+    """A link that leads nowhere (410: unknown, used, expired) or a refused form (400)."""
+    return response.status_code in (400, 404, 410)
+
+
 def limit(
-    value: str, *, key: Callable[[], str], endpoint: str, methods: list[str] | None = None
+    value: str,
+    *,
+    key: Callable[[], str],
+    endpoint: str,
+    methods: list[str] | None = None,
+    deduct_when: Callable[[Response], bool] = failed_attempt,
 ) -> Callable:
-    """Declare a limit on the view named ``endpoint`` ("blueprint.view"); see :func:`init_app`."""
+    """Declare a limit on the view named ``endpoint`` ("blueprint.view"); see :func:`init_app`.
+
+    Only the responses ``deduct_when`` accepts count (by default wrong keys: 401 and 404).
+    """
 
     def declare(view: Callable) -> Callable:
         _declared.setdefault(endpoint, []).append(
@@ -82,7 +98,7 @@ def limit(
                 "limit_value": value,
                 "key_func": key,
                 "methods": methods,
-                "deduct_when": failed_attempt,
+                "deduct_when": deduct_when,
             }
         )
         return view
