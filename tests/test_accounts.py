@@ -470,6 +470,28 @@ def test_a_coordinator_cannot_move_an_inspector_to_another_region(
     assert response.status_code == 400 and mine.region_id == region.id
 
 
+def test_a_coordinators_form_offers_inspectors_of_their_region_only(
+    as_coordinator, region, other_region
+):
+    page = as_coordinator.get("/admin/accounts/new").get_data(as_text=True)
+    roles = re.search(r'<select[^>]*name="role".*?</select>', page, re.S).group(0)
+    regions = re.search(r'<select[^>]*name="region".*?</select>', page, re.S).group(0)
+    assert re.findall(r'value="(\w+)"', roles) == ["inspector"]
+    assert f'value="{region.id}"' in regions and f'value="{other_region.id}"' not in regions
+
+
+def test_an_admins_form_starts_with_a_coordinator(as_admin):
+    page = as_admin.get("/admin/accounts/new").get_data(as_text=True)
+    assert re.search(r'<option selected value="coordinator">|value="coordinator" selected', page)
+
+
+def test_guessing_the_current_password_is_limited(as_inspector, inspector):
+    data = {"current": "not my password", "password": GOOD, "confirm": GOOD}
+    statuses = [as_inspector.post("/password", data=data).status_code for _ in range(11)]
+    assert statuses[:10] == [401] * 10 and statuses[10] == 429
+    assert not inspector.check_password(GOOD)
+
+
 def test_an_inspector_cannot_manage_accounts(as_inspector, inspector):
     assert as_inspector.get("/admin/accounts").status_code == 403
     assert as_inspector.get("/admin/accounts/new").status_code == 403

@@ -19,7 +19,7 @@ from ..artisan.badges import qr_svg
 from ..extensions import db
 from ..forms import EmptyForm
 from ..labels import ACCOUNT_PROBLEMS, INVITATION_STATES, ROLES
-from ..models import User
+from ..models import ADMIN, COORDINATOR, INSPECTOR, User
 from ..site import localized
 from . import bp, queries
 from .forms import AccountForm, EditAccountForm
@@ -85,6 +85,8 @@ def account_new():
     form = _with_choices(AccountForm())
     if request.method == "GET":
         form.language.data = str(get_locale())
+        # The account most often made: an admin invites coordinators, a coordinator inspectors.
+        form.role.data = COORDINATOR if current_user.role == ADMIN else INSPECTOR
     if form.validate_on_submit():
         try:
             account, token = account_rules.create_account(
