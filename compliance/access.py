@@ -35,6 +35,7 @@ from .models import (
     INSPECTOR,
     SUBMITTED,
     Artisan,
+    Campaign,
     Contest,
     CorrectiveAction,
     FixReport,
@@ -318,6 +319,21 @@ def province_or_404(principal: Principal, province_id: int) -> Province:
     if province is None or not _in_region(user, province.region_id):
         abort(404)
     return province
+
+
+def campaign_or_404(principal: Principal, campaign_id: int) -> Campaign:
+    """A campaign, for the chamber staff who follow it up: admins and every coordinator.
+
+    Campaigns are national (no region), so every coordinator sees each one; what of it they
+    may change (their region's venues) is checked with :func:`venue_or_404`. Inspectors never
+    open these pages (they inspect in the running campaign without choosing it), artisans
+    neither.
+    """
+    user = _staff_only(principal)
+    campaign = _get(Campaign, campaign_id)
+    if campaign is None or user.role not in CHAMBER:
+        abort(404)
+    return campaign
 
 
 def region_or_404(principal: Principal, code: str) -> Region:

@@ -30,6 +30,9 @@ FIXED_PARTS = {
     "fmt": "csv",
     "token": "no-such-invitation",  # public: any token gets its page (410 when unknown)
 }
+# URL parts that name an object of no region (every staff member of the route's roles sees it):
+# filled from the objects, but not scoped.
+NATIONAL_PARTS = {"campaign_id"}
 
 
 @dataclass
@@ -120,6 +123,8 @@ def build() -> tuple[dict[str, dict[str, object]], list[Principal]]:
             "unissued_stall_id": unissued.id,
             "account_id": inspector.id,
             "upload_id": upload.id,
+            # The running campaign every venue takes part in (national: one for both regions).
+            "campaign_id": inspection.campaign_id,
         }
         principals += [
             Principal(f"inspector {code}", "staff", inspector, "inspector", code),
@@ -149,7 +154,10 @@ def url_args(rule, objects: dict[str, object]) -> dict[str, object]:
 
 
 def scoped(rule) -> bool:
-    return any(name not in FIXED_PARTS and name != "filename" for name in rule.arguments)
+    return any(
+        name not in FIXED_PARTS and name not in NATIONAL_PARTS and name != "filename"
+        for name in rule.arguments
+    )
 
 
 def client_of(app, principal: Principal):

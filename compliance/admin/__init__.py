@@ -8,4 +8,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from . import account_routes, routes  # noqa: E402, F401
+from . import account_routes, campaign_routes, routes  # noqa: E402, F401

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from .. import labels, passwords
@@ -138,4 +138,44 @@ class ChangePasswordForm(SetPasswordForm):
         _l("Current password"),
         validators=[DataRequired(REQUIRED), Length(max=200)],
         render_kw={"autocomplete": "current-password"},
+    )
+
+
+# --- campaigns (compliance/admin/campaign_routes.py) ---------------------------------------
+
+
+class CampaignForm(Form):
+    """A campaign's code, names, days and checklist; compliance/campaigns.py checks the rules."""
+
+    code = StringField(
+        _l("Short code"),
+        filters=[lambda v: v.strip().lower() if v else v],
+        validators=[DataRequired(REQUIRED), Length(max=40)],
+        description=_l("Small letters, digits and dashes, e.g. afcon-2025. It is used in links."),
+        render_kw={"autocapitalize": "none", "spellcheck": "false", "dir": "ltr"},
+    )
+    name_ar = StringField(
+        _l("Name in Arabic"), validators=[DataRequired(REQUIRED), Length(max=200)]
+    )
+    name_fr = StringField(
+        _l("Name in French"), validators=[DataRequired(REQUIRED), Length(max=200)]
+    )
+    name_en = StringField(
+        _l("Name in English"), validators=[DataRequired(REQUIRED), Length(max=200)]
+    )
+    first_day = DateField(
+        _l("First day"), validators=[DataRequired(_l("Give a day."))], format="%Y-%m-%d"
+    )
+    last_day = DateField(
+        _l("Last day"), validators=[DataRequired(_l("Give a day."))], format="%Y-%m-%d"
+    )
+    checklist = SelectField(_l("Checklist"), coerce=int)
+
+
+class CloseCampaignForm(Form):
+    """Closing is irreversible: the user ticks that they know it."""
+
+    understood = BooleanField(
+        _l("I understand that a closed campaign cannot run again."),
+        validators=[DataRequired(_l("Tick the box to confirm."))],
     )
