@@ -1,6 +1,6 @@
 """Campaign pages (compliance/admin/campaign_routes.py): the rules of compliance/campaigns.py
 as admins and coordinators meet them, a closed campaign as inspectors, the phone and artisans
-meet it, the audit trail, and migration 0009 on a database that held inspections before.
+meet it, and the audit trail. (Migration 0009 on old inspections: test_migration_campaigns.py.)
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import uuid
 from datetime import date
 
 import pytest
-from flask_migrate import downgrade, upgrade
 from sqlalchemy import func, select
 
 from compliance import access, campaigns
@@ -24,11 +23,10 @@ from compliance.models import (
     CampaignVenue,
     CorrectiveAction,
     Inspection,
-    Stall,
 )
 
 from . import factories, imagefactory
-from .conftest import ROOT, login
+from .conftest import login
 from .test_api_sync import payload, put
 from .test_artisan_helpers import (
     forget_request_user,
@@ -493,35 +491,3 @@ def test_the_list_and_page_show_days_and_names_in_the_page_language(client, chec
     assert "ديسمبر" in html or "دجنبر" in html  # 21 December, in Moroccan Arabic
     html = page(client.get(f"/admin/campaigns/{campaign.id}"))
     assert "جارية" in html
-
-
-# --- migration 0009: a database that held inspections gets "Campaign 1" ------------------------
-
-
-def test_migration_0009_gives_old_inspections_a_first_campaign(
-    app, stall, inspector, checklist_version
-):
-    done = submitted(stall, inspector)
-    other_venue = factories.venue(region=stall.venue.province.region)
-    day, done_id, stall_id, venue_id = done.submitted_day, done.id, stall.id, other_venue.id
-    version_id = done.checklist_version_id
-    db.session.remove()
-    migrations = str(ROOT / "migrations")
-    downgrade(directory=migrations, revision="0008")
-    try:
-        upgrade(directory=migrations)
-    except Exception:  # leave the schema whole for the tests that follow
-        upgrade(directory=migrations)
-        raise
-    (campaign,) = db.session.scalars(select(Campaign))
-    assert (campaign.name_en, campaign.name_fr, campaign.code) == (
-        "Campaign 1",
-        "Campagne 1",
-        "campaign-1",
-    )
-    assert campaign.state == RUNNING
-    assert campaign.first_day == campaign.last_day == day
-    assert campaign.checklist_version_id == version_id
-    assert db.session.get(Inspection, done_id).campaign_id == campaign.id
-    assert db.session.get(Stall, stall_id).current_campaign_id == campaign.id
-    assert campaigns.takes_part(campaign.id, venue_id)
