@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import get_locale
 from sqlalchemy import and_, exists, func, or_, select
 
 from .extensions import db
@@ -68,6 +69,17 @@ class CampaignClosed(CampaignError):
     """The campaign of this inspection is closed: it is read-only."""
 
     code = "campaign_closed"
+
+
+class _Name:
+    """A campaign's name in the language of the page that shows the message (French without)."""
+
+    def __init__(self, campaign: Campaign) -> None:
+        self.campaign = campaign
+
+    def __str__(self) -> str:
+        locale = get_locale()
+        return self.campaign.name(locale.language if locale else "fr")
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -221,7 +233,7 @@ def _check(data: CampaignData, campaign: Campaign | None) -> None:
     if overlapping is not None:
         raise CampaignError(
             N_("These days overlap the campaign “%(name)s”: campaigns follow one another."),
-            name=overlapping.name_fr,
+            name=_Name(overlapping),
         )
 
 
@@ -302,7 +314,7 @@ def start(campaign: Campaign, actor: User | None) -> None:
     other = running()
     if other is not None:
         raise CampaignError(
-            N_("The campaign “%(name)s” is running: close it first."), name=other.name_fr
+            N_("The campaign “%(name)s” is running: close it first."), name=_Name(other)
         )
     _move(campaign, RUNNING, actor)
 

@@ -125,6 +125,18 @@ def test_overlapping_days_are_refused_in_the_users_language(client, checklist_ve
     assert campaign_count() == 1 and audited("campaign.create") == []
 
 
+def test_the_overlapped_campaign_is_named_in_the_pages_language(client, checklist_version):
+    login(client, factories.user("admin", language="ar"))
+    response = client.post(
+        "/admin/campaigns/new",
+        data=form(checklist_version.id, first_day="2026-01-10", last_day="2026-02-10"),
+    )
+    running = db.session.scalar(select(Campaign))
+    assert response.status_code == 422
+    assert f"«{running.name_ar}»" in page(response)
+    assert running.name_fr not in page(response)
+
+
 def test_last_day_before_first_day_is_refused(as_admin, checklist_version):
     response = as_admin.post(
         "/admin/campaigns/new",
