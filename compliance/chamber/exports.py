@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import force_locale
@@ -44,7 +43,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
-from .. import labels, xlsx
+from .. import dates, labels, xlsx
 from ..checklist import Checklist
 from ..extensions import db
 from ..models import (
@@ -63,8 +62,6 @@ from . import figures
 
 BATCH = 1000
 DIRECT_ROWS = 20_000  # above this an export is a background job, never a web request
-MOROCCO = ZoneInfo("Africa/Casablanca")
-UTC = ZoneInfo("UTC")
 FORMATS = ("xlsx", "fr.csv", "csv", "csv.gz")
 MIMETYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -140,24 +137,32 @@ def _counter(query: Select) -> Callable[[int | None], int]:
 
 
 def _local(moment: datetime | None) -> datetime | None:
-    """A stored (naive UTC) time as Morocco's wall-clock time, still naive."""
+    """A stored (naive UTC) time as Morocco's wall-clock time, still naive.
+
+    Through :mod:`compliance.dates` (the zone as tzdata has it), never the machine's zone
+    files: pages and exports show the same time.
+    """
     if moment is None:
         return None
-    return moment.replace(tzinfo=UTC).astimezone(MOROCCO).replace(tzinfo=None)
+    return dates.local(moment).replace(tzinfo=None)
 
 
 def stalls(scope: figures.Scope, filters: figures.Filters, on: date) -> Dataset:
-    """Stalls with their current result and their open and overdue corrective actions."""
-    actions = (
-        select(
-            CorrectiveAction.stall_id.label("stall_id"),
-            func.count().label("open"),
-            figures._count_if(CorrectiveAction.due_date < on).label("overdue"),
+    """Stalls with their current result and their open and overdue corrective actions.
+
+    With a campaign, the actions opened by its inspections.
+    """
+    actions = select(
+        CorrectiveAction.stall_id.label("stall_id"),
+        func.count().label("open"),
+        figures._count_if(CorrectiveAction.due_date < on).label("overdue"),
+    ).where(CorrectiveAction.status == OPEN)
+    if filters.campaign is not None:
+        opener = aliased(Inspection, name="opener")
+        actions = actions.join(opener, opener.id == CorrectiveAction.opened_by_id).where(
+            opener.campaign_id == filters.campaign.id
         )
-        .where(CorrectiveAction.status == OPEN)
-        .group_by(CorrectiveAction.stall_id)
-        .subquery("actions")
-    )
+    actions = actions.group_by(CorrectiveAction.stall_id).subquery("actions")
     current = figures.current_of(filters)
     query = (
         figures.current_stalls(

@@ -17,6 +17,15 @@ Definitions (DESIGN.md):
 - averages over *all* inspections (not only current results) are separate, labelled figures;
 - a corrective action is *overdue* when it is open and its due date is before today in Morocco.
 
+Campaigns (DESIGN.md, issue 8): with ``Filters.campaign`` every figure is the campaign's. Its
+stalls are those of the venues taking part; a stall's current result is its latest inspection
+*of the campaign*. For the latest campaign (no later one has inspections) that is the result
+copied on the stall row when ``Stall.current_campaign_id`` is the campaign's, so the national
+page still reads the stall table alone; for an older campaign it is read from the campaign's
+own inspections, as with a date range. Inspections, inspections per day and corrective actions
+(those opened by the campaign's inspections) are the campaign's; the per-day chart spans the
+campaign's days. Without a campaign (``None``) figures cover every inspection.
+
 No Flask request here: views build a Scope and Filters and call these functions.
 """
 
@@ -24,22 +33,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field, fields
+from datetime import date, timedelta
 
 from sqlalchemy import Select, and_, case, func, literal, literal_column, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from .. import checklist_store, scoring
+from .. import campaigns, checklist_store, dates, scoring
 from ..checklist import Checklist, Item, Section
 from ..extensions import db
-from ..inspections import MOROCCO
 from ..models import (
     OPEN,
     SUBMITTED,
     Answer,
     Artisan,
+    Campaign,
+    CampaignVenue,
     ChecklistVersion,
     CorrectiveAction,
     Inspection,
@@ -50,14 +60,53 @@ from ..models import (
 )
 from .tallies import CurrentFailure, DailyTally
 
-# The Africa Cup of Nations, Morocco: the days the inspections per day are drawn over.
-MAX_TREND_DAYS = 120
+MAX_TREND_DAYS = 120  # days drawn without a campaign (the latest ones)
+MAX_CAMPAIGN_DAYS = 400  # a campaign lasts a year at most; its chart may stretch a little
 NOT_INSPECTED = "not_inspected"  # the verdict filter's value for stalls with no result
 
 
 def today() -> date:
     """Today in Morocco: what "overdue" is measured against."""
-    return datetime.now(MOROCCO).date()
+    return dates.today()
+
+
+@dataclass(frozen=True)
+class CampaignView:
+    """The campaign a page shows, as the figures need it.
+
+    ``first_day``/``last_day`` are the days its chart spans (:func:`campaigns.days`);
+    ``latest`` says no later campaign has inspections, so the stall rows hold its results;
+    ``asked`` says the URL named it (links then keep ``campaign=<code>``).
+    """
+
+    id: int
+    code: str
+    first_day: date
+    last_day: date
+    latest: bool
+    asked: bool = False
+
+
+def campaign_view(campaign: Campaign, *, asked: bool = False) -> CampaignView:
+    """What the figures need of ``campaign`` (two queries).
+
+    Its chart spans its days stretched to any day it has inspections on, as
+    :func:`campaigns.days` has it, but read from the per-day tally (two index seeks on its
+    key, where the inspections would be a scan of the campaign's).
+    """
+    first, last = db.session.execute(
+        select(func.min(DailyTally.day), func.max(DailyTally.day)).where(
+            DailyTally.campaign_id == campaign.id
+        )
+    ).one()
+    return CampaignView(
+        campaign.id,
+        campaign.code,
+        min(campaign.first_day, first or campaign.first_day),
+        max(campaign.last_day, last or campaign.last_day),
+        campaigns.is_latest(campaign),
+        asked,
+    )
 
 
 @dataclass(frozen=True)
@@ -90,10 +139,16 @@ class Filters:
     city: str | None = None
     craft: str | None = None
     verdict: str | None = None
+    campaign: CampaignView | None = None
 
     @property
     def dated(self) -> bool:
         return self.date_from is not None or self.date_to is not None
+
+    @property
+    def reads_inspections(self) -> bool:
+        """Whether current results come from the inspections rather than the stall rows."""
+        return self.dated or (self.campaign is not None and not self.campaign.latest)
 
     @property
     def active(self) -> int:
@@ -131,14 +186,28 @@ def _joins_places(scope: Scope, filters: Filters) -> bool:
 
 
 def _stalls_in_scope(
-    query: Select, scope: Scope, filters: Filters, *, with_places: bool = False
+    query: Select,
+    scope: Scope,
+    filters: Filters,
+    *,
+    with_places: bool = False,
+    taking_part: bool = True,
 ) -> Select:
     """Add the joins and conditions that keep only the stalls in scope that match the filters.
 
     ``query`` must already select from Stall. Joins are added only where a condition needs
     them (the national page with no filter reads the stall table alone), or always with
-    ``with_places``, which joins Venue and Province for the caller's own use.
+    ``with_places``, which joins Venue and Province for the caller's own use. With a
+    campaign (and ``taking_part``), only the stalls of the venues taking part in it.
     """
+    if taking_part and filters.campaign is not None:
+        query = query.where(
+            Stall.venue_id.in_(
+                select(CampaignVenue.venue_id).where(
+                    CampaignVenue.campaign_id == filters.campaign.id
+                )
+            )
+        )
     if with_places or _joins_places(scope, filters):
         query = query.join(Venue, Venue.id == Stall.venue_id)
         if with_places or scope.region_id is not None:
@@ -167,11 +236,15 @@ def _latest_in_range(filters: Filters):
     (stall, status, day) index, far cheaper than ranking every inspection in the range.
     """
     latest = aliased(Inspection)
+    of_campaign = (
+        [latest.campaign_id == filters.campaign.id] if filters.campaign is not None else []
+    )
     return (
         select(latest.id)
         .where(
             latest.stall_id == Stall.id,
             latest.status == SUBMITTED,
+            *of_campaign,
             *filters.on_days(latest.submitted_day),
         )
         .order_by(latest.submitted_day.desc(), latest.submitted_at.desc(), latest.id.desc())
@@ -213,8 +286,25 @@ IN_RANGE = Current(
 )
 
 
+def _latest_of(campaign_id: int) -> Current:
+    """The stall row's result, only where it is the campaign's (else: not inspected in it)."""
+
+    # The id written in the SQL, not bound: PostgreSQL must see the SELECT's CASE and the
+    # GROUP BY's as the same expression.
+    ours = Stall.current_campaign_id == literal_column(str(int(campaign_id)))
+
+    def of_campaign(column):
+        return case((ours, column))
+
+    return Current(*(of_campaign(getattr(LATEST, name.name)) for name in fields(Current)))
+
+
 def current_of(filters: Filters) -> Current:
-    return IN_RANGE if filters.dated else LATEST
+    if filters.reads_inspections:
+        return IN_RANGE
+    if filters.campaign is not None:
+        return _latest_of(filters.campaign.id)
+    return LATEST
 
 
 def current_stalls(scope: Scope, filters: Filters, *columns, with_places: bool = False) -> Select:
@@ -227,7 +317,7 @@ def current_stalls(scope: Scope, filters: Filters, *columns, with_places: bool =
     query = select(*columns).select_from(Stall)
     query = _stalls_in_scope(query, scope, filters, with_places=with_places)
     current = current_of(filters)
-    if filters.dated:
+    if filters.reads_inspections:
         query = query.outerjoin(Inspection, Inspection.id == _latest_in_range(filters))
     if filters.verdict == NOT_INSPECTED:
         query = query.where(current.inspection_id.is_(None))
@@ -253,8 +343,11 @@ class Place:
     region: Region
 
 
-def places(scope: Scope) -> dict[int, Place]:
-    """Every venue in scope (filters aside), with its province and region, in one query."""
+def places(scope: Scope, campaign: CampaignView | None = None) -> dict[int, Place]:
+    """Every venue in scope (filters aside), with its province and region, in one query.
+
+    With a campaign, the venues taking part in it.
+    """
     query = (
         select(Venue, Province, Region)
         .join(Province, Province.id == Venue.province_id)
@@ -267,6 +360,12 @@ def places(scope: Scope) -> dict[int, Place]:
         query = query.where(Venue.province_id == scope.province_id)
     if scope.venue_id is not None:
         query = query.where(Venue.id == scope.venue_id)
+    if campaign is not None:
+        query = query.where(
+            Venue.id.in_(
+                select(CampaignVenue.venue_id).where(CampaignVenue.campaign_id == campaign.id)
+            )
+        )
     return {
         venue.id: Place(venue.id, venue, province, region)
         for venue, province, region in db.session.execute(query)
@@ -397,18 +496,25 @@ def _scoped(stall_id, scope: Scope, filters: Filters) -> list[ColumnElement[bool
     """
     if scope.national and not filters.narrows_places and not filters.craft:
         return []
-    return [stall_id.in_(_stalls_in_scope(select(Stall.id), scope, filters))]
+    # A campaign's inspections and actions are of venues taking part: no need to ask again.
+    return [stall_id.in_(_stalls_in_scope(select(Stall.id), scope, filters, taking_part=False))]
 
 
 def _actions_in_scope(query: Select, scope: Scope, filters: Filters) -> Select:
     """Limit a query on CorrectiveAction (joined to its Stall) to the scope and filters.
 
-    With dates, the actions opened by an inspection submitted within them.
+    With dates, the actions opened by an inspection submitted within them; with a campaign,
+    those opened by the campaign's inspections.
     """
     query = query.join(Stall, Stall.id == CorrectiveAction.stall_id).where(
         *_scoped(CorrectiveAction.stall_id, scope, filters)
     )
-    if filters.dated:
+    if filters.campaign is not None:
+        opener = aliased(Inspection, name="opener")
+        query = query.join(opener, opener.id == CorrectiveAction.opened_by_id).where(
+            opener.campaign_id == filters.campaign.id, *filters.on_days(opener.submitted_day)
+        )
+    elif filters.dated:
         opened_on = (
             select(Inspection.submitted_day)
             .where(Inspection.id == CorrectiveAction.opened_by_id)
@@ -476,7 +582,7 @@ def answer_counts(
     of a submitted inspection is answered, so an item's passes are the inspections that have
     it less its fails and N/As.
     """
-    if filters.dated:
+    if filters.reads_inspections:
         current = current_stalls(
             scope,
             filters,
@@ -502,10 +608,13 @@ def answer_counts(
             or filters.narrows_places
             or filters.craft
             or filters.verdict
+            or filters.campaign is not None
         ):
             query = current_stalls(scope, filters, with_places=by_region).join(
                 CurrentFailure, CurrentFailure.stall_id == Stall.id
             )
+            if filters.campaign is not None:  # the latest results that are the campaign's
+                query = query.where(Stall.current_campaign_id == filters.campaign.id)
         current = None
     keys = [item, result]
     if by_region:
@@ -623,6 +732,10 @@ class Inspections:
         return sum(day.compliant for day in self.days.values()) / count if count else None
 
 
+def _of_campaign(campaign_column, filters: Filters) -> list[ColumnElement[bool]]:
+    return [campaign_column == filters.campaign.id] if filters.campaign is not None else []
+
+
 def inspections_query(
     scope: Scope, filters: Filters, *columns, with_places: bool = False
 ) -> Select:
@@ -635,6 +748,7 @@ def inspections_query(
         .select_from(Inspection)
         .where(
             Inspection.status == SUBMITTED,
+            *_of_campaign(Inspection.campaign_id, filters),
             *filters.on_days(Inspection.submitted_day),
             *_scoped(Inspection.stall_id, scope, filters),
         )
@@ -673,7 +787,7 @@ def inspections_per_day(scope: Scope, filters: Filters) -> Inspections:
                 func.sum(case((tally.verdict == scoring.COMPLIANT, tally.inspections), else_=0)), 0
             ).label("compliant"),
             func.coalesce(func.sum(tally.score_sum), 0).label("score_sum"),
-        ).where(*filters.on_days(tally.day))
+        ).where(*_of_campaign(tally.campaign_id, filters), *filters.on_days(tally.day))
         if _joins_places(scope, filters) or scope.venue_id is not None:
             query = query.join(Venue, Venue.id == tally.venue_id)
             if scope.region_id is not None:
@@ -705,16 +819,26 @@ def inspections_per_day(scope: Scope, filters: Filters) -> Inspections:
 
 
 def trend_days(inspections: Inspections, filters: Filters) -> list[Day]:
-    """The days to draw: from the first to the last day with inspections (the filters already
-    chose them), so the chart never shows an empty stretch beside a total it does not draw.
+    """The days to draw; days without inspections between count zero.
 
-    At most MAX_TREND_DAYS (the latest ones); days without inspections between count zero.
+    With a campaign: its days (stretched to its inspections), within the date filters, at
+    most MAX_CAMPAIGN_DAYS. Without: from the first to the last day with inspections (the
+    filters already chose them), so the chart never shows an empty stretch beside a total it
+    does not draw; at most MAX_TREND_DAYS (the latest ones).
     """
-    known = sorted(inspections.days)
-    if not known:
-        return []
-    first, last = known[0], known[-1]
-    first = max(first, last - timedelta(days=MAX_TREND_DAYS - 1))
+    if filters.campaign is not None:
+        first, last = filters.campaign.first_day, filters.campaign.last_day
+        first = max(first, filters.date_from or first)
+        last = min(last, filters.date_to or last)
+        if last < first:
+            return []
+        first = max(first, last - timedelta(days=MAX_CAMPAIGN_DAYS - 1))
+    else:
+        known = sorted(inspections.days)
+        if not known:
+            return []
+        first, last = known[0], known[-1]
+        first = max(first, last - timedelta(days=MAX_TREND_DAYS - 1))
     return [
         inspections.days.get(first + timedelta(days=n), Day(first + timedelta(days=n)))
         for n in range((last - first).days + 1)
@@ -825,7 +949,7 @@ def dashboard(
     ``found`` is :func:`places` of the scope, if the caller has it already.
     """
     on = on or today()
-    found = places(scope) if found is None else found
+    found = places(scope, filters.campaign) if found is None else found
     counts = stall_counts(scope, filters)
     add_action_counts(counts, action_counts(scope, filters, on))
     versions = checklists()
@@ -869,7 +993,7 @@ def open_data(filters: Filters, region_id: int | None) -> list[dict]:
     """
     scope = Scope(region_id=region_id)
     versions = checklists()
-    found = places(scope)
+    found = places(scope, filters.campaign)
     counts = stall_counts(scope, filters)
     by_region = roll_up(counts.by_venue, found, "region")
     answers: dict[int, list[tuple]] = defaultdict(list)

@@ -5,11 +5,16 @@ through the loaders of ``compliance.access``, so another region's id gives 404. 
 country.
 Filters ride in the query string; an htmx request (not boosted, not a history restore) gets
 just the fragment that changed, any other request the whole page that includes it.
+
+Every overview, list and export shows one campaign: ``?campaign=<code>`` if it names one, else
+the running campaign, else the latest begun (``campaigns.chosen``). A campaign named in the URL
+stays in every link that keeps the filters. With no campaign at all, the pages say so.
 """
 
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from datetime import date
 
 from flask import (
@@ -30,12 +35,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import ServiceUnavailable
 
-from .. import access, dates, inspections, jobs, search, text_direction
+from .. import access, campaigns, dates, inspections, jobs, search, text_direction
 from ..extensions import db, htmx
 from ..models import (
     ADMIN,
     OPEN,
     SUBMITTED,
+    Campaign,
     CorrectiveAction,
     Inspection,
     Province,
@@ -97,9 +103,54 @@ def _filter_form(found: dict[int, figures.Place]) -> FilterForm:
     return form
 
 
+# -- the campaign a page shows ------------------------------------------------------------------
+
+# Arguments a campaign link drops: another campaign has other days and other pages.
+_NOT_KEPT_ACROSS_CAMPAIGNS = ("campaign", "page", "date_from", "date_to")
+
+
+class NoCampaignYet(Exception):
+    """No campaign exists: the chamber pages have nothing to show yet."""
+
+
+@bp.errorhandler(NoCampaignYet)
+def _no_campaign(_error):
+    return render_template("chamber/no_campaign.html"), 200
+
+
+def _campaign() -> tuple[Campaign, figures.CampaignView]:
+    """The campaign this page shows (``?campaign=<code>`` or the default), or NoCampaignYet."""
+    code = request.args.get("campaign", "").strip()
+    found = campaigns.chosen(code)
+    if found is None:
+        raise NoCampaignYet()
+    return found, figures.campaign_view(found, asked=found.code == code)
+
+
+def _campaign_context(campaign: Campaign) -> dict[str, object]:
+    """The heading's campaign and the selector: every campaign, linked to this same page."""
+    kept = {
+        key: value
+        for key, value in request.args.items()
+        if key not in _NOT_KEPT_ACROSS_CAMPAIGNS and value
+    }
+    endpoint = request.endpoint or "chamber.home"
+    links = [
+        (row, url_for(endpoint, **(request.view_args or {}), **kept, campaign=row.code))
+        for row in campaigns.all_campaigns()
+    ]
+    return {"campaign": campaign, "campaign_links": links}
+
+
+def _filters(form: FilterForm, view: figures.CampaignView) -> figures.Filters:
+    return replace(form.filters(), campaign=view)
+
+
 def _filter_args(filters: figures.Filters) -> dict[str, str]:
     """The query-string form of the filters, for links that keep them."""
+    campaign = filters.campaign
     values = {
+        "campaign": campaign.code if campaign is not None and campaign.asked else None,
         "date_from": filters.date_from.isoformat() if filters.date_from else None,
         "date_to": filters.date_to.isoformat() if filters.date_to else None,
         "kind": filters.kind,
@@ -192,9 +243,10 @@ def _rule_bars(board: figures.Dashboard) -> list[charts.Bar]:
 
 def _overview(level: str, scope: figures.Scope, place: object, scope_args: dict):
     """Render the overview of a scope (national, region, province or venue)."""
-    found = figures.places(scope)
+    campaign, view = _campaign()
+    found = figures.places(scope, view)
     form = _filter_form(found)
-    filters = form.filters()
+    filters = _filters(form, view)
     board = figures.dashboard(scope, filters, found)
     filter_args = _filter_args(filters)
     child = {"national": "region", "region": "province", "province": "venue"}.get(level)
@@ -244,6 +296,7 @@ def _overview(level: str, scope: figures.Scope, place: object, scope_args: dict)
         if level == "venue"
         else [],
         "crumbs": _crumbs(place),
+        **_campaign_context(campaign),
     }
     if _fragment_request():
         return render_template("chamber/_figures.html", **context)
@@ -316,8 +369,9 @@ def stalls():
     state = request.args.get("state", "failing")
     if state not in LIST_STATES:
         state = "failing"
-    form = _filter_form(figures.places(scope))
-    filters = form.filters()
+    campaign, view = _campaign()
+    form = _filter_form(figures.places(scope, view))
+    filters = _filters(form, view)
     paged = _paged(figures.worst_stalls_query(scope, filters, state))
     context = {
         "scope_args": scope_args,
@@ -331,6 +385,7 @@ def stalls():
         "more": paged["more"],
         "crumbs": _crumbs(place),
         "list_endpoint": "chamber.stalls",
+        **_campaign_context(campaign),
     }
     if _fragment_request():
         return render_template("chamber/_stall_list.html", **context)
@@ -361,8 +416,9 @@ def actions():
     state = request.args.get("state", "overdue")
     if state not in ACTION_STATES:
         state = "overdue"
-    form = _filter_form(figures.places(scope))
-    filters = form.filters()
+    campaign, view = _campaign()
+    form = _filter_form(figures.places(scope, view))
+    filters = _filters(form, view)
     on = figures.today()
     paged = _paged(figures.actions_query(scope, filters, on, state))
     context = {
@@ -379,6 +435,7 @@ def actions():
         "items": _item_labels(),
         "crumbs": _crumbs(place),
         "list_endpoint": "chamber.actions",
+        **_campaign_context(campaign),
     }
     if _fragment_request():
         return render_template("chamber/_action_list.html", **context)
@@ -533,10 +590,19 @@ def _export_request(dataset: str, fmt: str):
     scope, scope_args, place = _scope_from_args()
     if dataset == "open-data" and (scope.province_id is not None or scope.venue_id is not None):
         abort(404)  # open data is published per region and for the country only
-    form = _filter_form(figures.places(scope))
-    filters = form.filters()
+    campaign, view = _campaign()
+    form = _filter_form(figures.places(scope, view))
+    filters = _filters(form, view)
     on = figures.today()
-    name = "-".join(["soukcheck", dataset, *[str(v) for v in scope_args.values()], on.isoformat()])
+    name = "-".join(
+        [
+            "soukcheck",
+            dataset,
+            campaign.code,
+            *[str(v) for v in scope_args.values()],
+            on.isoformat(),
+        ]
+    )
     return scope, filters, on, f"{name}.{fmt}", _region_of(place)
 
 
