@@ -16,9 +16,12 @@ import pytest
 
 from compliance import campaigns
 from compliance.chamber import figures
+from compliance.extensions import db
+from compliance.models import Campaign
 from tests import factories
 from tests.chamber_helpers import answers, inspect, small_checklist
 from tests.conftest import login
+from tests.test_artisan_helpers import signed_in
 
 DEC22 = datetime(2025, 12, 22, 10)
 MAR2 = datetime(2026, 3, 2, 10)
@@ -258,3 +261,47 @@ def test_with_no_campaign_the_french_page_says_so(client, coordinator):
 
     assert "Pas encore de campagne" in response.get_data(as_text=True)
 
+
+# -- the artisan's page ----------------------------------------------------------------------
+
+
+def test_the_artisans_page_shows_the_running_campaign_by_default(app, world):
+    phone = signed_in(app, world["a"].artisan)
+    html = phone.get("/a/me", headers={"Accept-Language": "en"}).get_data(as_text=True)
+
+    assert "(running)" in html or "(جارية)" in html
+    assert inspections_linked(html) == {world["a"].latest_inspection_id}  # the fair's only
+    assert f"/a/me?campaign={OLD}" in html and f"/a/me?campaign={NEW}" in html
+    assert "/contest" in html  # the running campaign's failed item can be contested
+    assert "/fixed" in html
+
+
+def test_the_artisans_page_shows_an_older_campaign_read_only(app, world):
+    phone = signed_in(app, world["c"].artisan)
+    html = phone.get(f"/a/me?campaign={OLD}").get_data(as_text=True)
+    closed = db.session.get(Campaign, world["old"].id)
+
+    assert closed.closed
+    assert inspections_linked(html) == {world["c"].latest_inspection_id}
+    assert "/contest" not in html and "/fixed" not in html  # closed: nothing to change
+    assert 'aria-current="page"' in html
+
+
+def test_the_artisans_page_of_a_campaign_without_their_inspection(app, world):
+    phone = signed_in(app, world["c"].artisan)
+    html = phone.get(f"/a/me?campaign={NEW}").get_data(as_text=True)
+
+    assert inspections_linked(html) == set()  # C was not inspected at the fair
+
+
+def test_an_artisan_sees_only_campaigns_of_their_venues(app, world):
+    phone = signed_in(app, world["d"].artisan)
+    html = phone.get(f"/a/me?campaign={NEW}").get_data(as_text=True)
+
+    # Venue 2 is not at the fair: the page stays on AFCON, the only campaign of D's venue.
+    assert f'href="/a/me?campaign={NEW}"' not in html
+    assert inspections_linked(html) == {world["d"].latest_inspection_id}
+
+
+def inspections_linked(html: str) -> set[str]:
+    return set(re.findall(r'href="/a/me/inspections/([0-9a-f-]{36})"', html))

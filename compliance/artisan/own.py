@@ -5,6 +5,11 @@ actions and fix reports) is decided at the door, ``compliance.access``: the view
 URL names through its ``*_or_404`` loaders with the artisan as principal.
 
 Inspectors' comments are shown unless the checklist version marks them internal.
+
+The page shows one campaign at a time (issue 8): a stall's result is its latest inspection of
+that campaign, its history and decided contests are the campaign's, and the corrective
+actions are those the campaign's inspections opened. A closed campaign's results stay
+readable; nothing can be contested or reported fixed in it any more.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from .. import inspections, scoring
+from .. import campaigns, inspections, scoring
 from ..checklist import Checklist, Item
 from ..extensions import db
 from ..models import (
@@ -22,6 +27,8 @@ from ..models import (
     PENDING,
     SUBMITTED,
     Artisan,
+    Campaign,
+    CampaignVenue,
     Contest,
     CorrectiveAction,
     FixReport,
@@ -45,6 +52,34 @@ def stalls(artisan: Artisan) -> list[Stall]:
     )
 
 
+def artisan_campaigns(artisan: Artisan) -> list[Campaign]:
+    """The campaigns the venues of the artisan's stalls take part in, the latest first."""
+    taking_part = (
+        select(CampaignVenue.campaign_id)
+        .join(Stall, Stall.venue_id == CampaignVenue.venue_id)
+        .where(Stall.artisan_id == artisan.id)
+    )
+    return list(
+        db.session.scalars(
+            select(Campaign)
+            .where(Campaign.id.in_(taking_part))
+            .order_by(Campaign.first_day.desc(), Campaign.id.desc())
+        )
+    )
+
+
+def chosen_campaign(code: str | None, theirs: list[Campaign]) -> Campaign | None:
+    """The campaign the page shows: the one named by ``code`` if it is the artisan's, else the
+    default (the running one, else the latest begun) if it is theirs, else their latest."""
+    asked = campaigns.by_code(code)
+    if asked is not None and asked in theirs:
+        return asked
+    default = campaigns.default()
+    if default is None or default in theirs or not theirs:
+        return default
+    return theirs[0]
+
+
 def show_comments(checklist: Checklist) -> bool:
     return not checklist.comments_internal
 
@@ -60,6 +95,7 @@ class Failure:
     photos: list[Photo]
     can_contest: bool
     fixes: list[FixReport] = field(default_factory=list)
+    can_fix: bool = False  # open, and its campaign is not closed
 
     @property
     def overdue(self) -> bool:
@@ -76,20 +112,32 @@ class StallResult:
     decided: list[tuple[Contest, Item]]  # decisions on this stall's contests, newest first
 
 
-def overview(artisan: Artisan) -> list[StallResult]:
-    return [stall_result(stall) for stall in stalls(artisan)]
+def overview(artisan: Artisan, campaign: Campaign | None = None) -> list[StallResult]:
+    """Each stall's result, in ``campaign`` (every campaign when None)."""
+    return [stall_result(stall, campaign) for stall in stalls(artisan)]
 
 
-def stall_result(stall: Stall) -> StallResult:
+def _of_campaign(campaign: Campaign | None) -> list:
+    return [Inspection.campaign_id == campaign.id] if campaign is not None else []
+
+
+def stall_result(stall: Stall, campaign: Campaign | None = None) -> StallResult:
     history = list(
         db.session.scalars(
             select(Inspection)
-            .where(Inspection.stall_id == stall.id, Inspection.status == SUBMITTED)
+            .where(
+                Inspection.stall_id == stall.id,
+                Inspection.status == SUBMITTED,
+                *_of_campaign(campaign),
+            )
             .order_by(Inspection.submitted_at.desc())
             .limit(HISTORY_LIMIT)
         )
     )
     latest = stall.latest_inspection
+    if latest is not None and campaign is not None and latest.campaign_id != campaign.id:
+        # The stall's latest result is another campaign's: its latest of this one.
+        latest = history[0] if history else None
     if latest is not None and latest.status != SUBMITTED:
         latest = None
     checklist = inspections.checklist_of(latest) if latest else None
@@ -99,7 +147,11 @@ def stall_result(stall: Stall) -> StallResult:
         for row in db.session.scalars(
             select(Contest)
             .join(Inspection, Contest.inspection_id == Inspection.id)
-            .where(Inspection.stall_id == stall.id, Contest.status != PENDING)
+            .where(
+                Inspection.stall_id == stall.id,
+                Contest.status != PENDING,
+                *_of_campaign(campaign),
+            )
             .order_by(Contest.decided_at.desc())
             .limit(20)
         )
@@ -108,16 +160,26 @@ def stall_result(stall: Stall) -> StallResult:
 
 
 def failures_of(inspection: Inspection, checklist: Checklist) -> list[Failure]:
-    """The failed items of an inspection in checklist order (accepted contests are passes now)."""
+    """The failed items of an inspection in checklist order (accepted contests are passes now).
+
+    The corrective actions shown are the open ones opened in the inspection's campaign.
+    """
     answers = {a.item_key: a for a in inspection.answers}
+    same_campaign = select(Inspection.id).where(
+        Inspection.stall_id == inspection.stall_id,
+        Inspection.campaign_id == inspection.campaign_id,
+    )
     actions = {
         ca.item_key: ca
         for ca in db.session.scalars(
             select(CorrectiveAction).where(
-                CorrectiveAction.stall_id == inspection.stall_id, CorrectiveAction.status == OPEN
+                CorrectiveAction.stall_id == inspection.stall_id,
+                CorrectiveAction.status == OPEN,
+                CorrectiveAction.opened_by_id.in_(same_campaign),
             )
         )
     }
+    open_campaign = not inspection.campaign.closed
     contests_by_item: dict[str, list[Contest]] = {}
     for row in db.session.scalars(
         select(Contest).where(Contest.inspection_id == inspection.id).order_by(Contest.id.desc())
@@ -147,6 +209,7 @@ def failures_of(inspection: Inspection, checklist: Checklist) -> list[Failure]:
                 photos=[p for p in inspection.photos if p.item_key == item.key],
                 can_contest=contests.can_contest(inspection, item.key),
                 fixes=fixes_by_action.get(action_row.id, []) if action_row else [],
+                can_fix=action_row is not None and open_campaign,
             )
         )
     return found

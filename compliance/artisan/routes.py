@@ -194,7 +194,16 @@ def logout():
 @bp.get("/me")
 @access.artisan_required
 def me():
-    return render_template("artisan/me.html", artisan=g.artisan, results=own.overview(g.artisan))
+    """The artisan's results in one campaign: ``?campaign=<code>``, else the current one."""
+    theirs = own.artisan_campaigns(g.artisan)
+    campaign = own.chosen_campaign(request.args.get("campaign", "").strip(), theirs)
+    return render_template(
+        "artisan/me.html",
+        artisan=g.artisan,
+        results=own.overview(g.artisan, campaign),
+        campaign=campaign,
+        campaign_links=[(row, url_for("artisan.me", campaign=row.code)) for row in theirs],
+    )
 
 
 @bp.get("/me/inspections/<inspection_id>")
