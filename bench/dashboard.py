@@ -13,8 +13,10 @@ Run from the repository root::
         .venv/bin/python bench/dashboard.py
 
 The schema is rebuilt from the Alembic migrations (everything in that database is dropped), so
-never point it at a database you care about. ``--reuse`` keeps a database this script filled
-before and only times. The last line is::
+never point it at a database you care about. Every inspection belongs to one running campaign
+(AFCON 2025, every venue taking part), as the pages show one campaign at a time.
+``--stalls`` and ``--inspections`` make a smaller database to try the script. ``--reuse``
+keeps a database this script filled before and only times. The last line is::
 
     dashboard db=<sqlite|postgresql> stalls=20000 inspections=200000 home_p50_ms=<n> \
 national_p50_ms=<n> venue_p50_ms=<n> floor_p50_ms=<n>
@@ -53,9 +55,12 @@ from compliance.models import (  # noqa: E402
     COORDINATOR,
     INSPECTOR,
     OPEN,
+    RUNNING,
     SUBMITTED,
     Answer,
     Artisan,
+    Campaign,
+    CampaignVenue,
     Chamber,
     CorrectiveAction,
     Inspection,
@@ -148,8 +153,10 @@ def reset_schema() -> None:
             conn.execute(text(f"DELETE FROM {table}"))
 
 
-def fill(rng: random.Random) -> None:
-    """Places, people, 20,000 stalls and 200,000 inspections with answers and follow-ups."""
+def fill(
+    rng: random.Random, stall_count: int = STALLS, inspection_count: int = INSPECTIONS
+) -> None:
+    """Places, people, stalls and inspections (20,000 and 200,000) with answers and follow-ups."""
     began = time.perf_counter()
     version, _ = checklist_store.store(load_file(ROOT / "checklists" / "afcon-2025.toml"))
     checklist = checklist_store.definition(version)
@@ -200,15 +207,29 @@ def fill(rng: random.Random) -> None:
     insert_rows(Chamber, chambers)
     insert_rows(Province, provinces)
     insert_rows(Venue, venues)
+    campaign = Campaign(
+        code="afcon-2025",
+        name_ar="كأس أمم إفريقيا 2025",
+        name_fr="CAN 2025",
+        name_en="AFCON 2025",
+        first_day=START,
+        last_day=START + timedelta(days=DAYS - 1),
+        checklist_version_id=version.id,
+        state=RUNNING,
+    )
+    db.session.add(campaign)
+    db.session.flush()
+    campaign_id = campaign.id
+    insert_rows(CampaignVenue, [dict(campaign_id=campaign_id, venue_id=v["id"]) for v in venues])
 
     # Stalls shared out by region weight (host regions twice the others), then by venue.
     venue_weights = [
         weights[venue_region[i] - 1] * rng.uniform(0.5, 1.5) for i in range(len(venues))
     ]
-    stall_venue = rng.choices(range(1, len(venues) + 1), weights=venue_weights, k=STALLS)
+    stall_venue = rng.choices(range(1, len(venues) + 1), weights=venue_weights, k=stall_count)
     artisans, stalls = [], []
     quality: list[float] = []
-    for sid in range(1, STALLS + 1):
+    for sid in range(1, stall_count + 1):
         first, family = rng.choice(NAMES), rng.choice(FAMILIES)
         name_ar, name_latin = f"{first[0]} {family[0]}", f"{first[1]} {family[1]}"
         nia = f"NIA{sid:08d}"
@@ -276,9 +297,9 @@ def fill(rng: random.Random) -> None:
     insert_rows(User, users)
 
     # 200,000 visits: about 5% of stalls never visited, the others 1..20 times.
-    visited = [sid for sid in range(1, STALLS + 1) if rng.random() > 0.05]
+    visited = [sid for sid in range(1, stall_count + 1) if rng.random() > 0.05]
     counts = dict.fromkeys(visited, 1)
-    for sid in rng.choices(visited, k=INSPECTIONS - len(visited)):
+    for sid in rng.choices(visited, k=inspection_count - len(visited)):
         counts[sid] += 1
     inspections, answers, actions = [], [], []
     answer_id = 0
@@ -309,6 +330,7 @@ def fill(rng: random.Random) -> None:
                     stall_id=sid,
                     inspector_id=rng.choice(inspectors[region_id]),
                     checklist_version_id=version.id,
+                    campaign_id=campaign_id,
                     status=SUBMITTED,
                     started_at=at - timedelta(minutes=3),
                     updated_at=at,
@@ -467,6 +489,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=25)
     parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument("--stalls", type=int, default=STALLS, help="default %(default)s")
+    parser.add_argument("--inspections", type=int, default=INSPECTIONS, help="default %(default)s")
     parser.add_argument(
         "--reuse", action="store_true", help="keep the data of a previous run if it is there"
     )
@@ -486,13 +510,14 @@ def main() -> None:
         if args.reuse:
             try:
                 filled = (
-                    db.session.scalar(select(func.count()).select_from(Inspection)) == INSPECTIONS
+                    db.session.scalar(select(func.count()).select_from(Inspection))
+                    == args.inspections
                 )
             except Exception:  # no schema yet
                 db.session.rollback()
         if not filled:
             reset_schema()
-            fill(random.Random(args.seed))
+            fill(random.Random(args.seed), args.stalls, args.inspections)
         analyze()
         dialect = db.engine.dialect.name
         region_id = db.session.scalar(select(Region.id).where(Region.code == HOME_REGION))

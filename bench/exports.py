@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import dashboard  # noqa: E402  (the same generator and fill)
 
-from compliance import create_app, jobs, xlsx  # noqa: E402
+from compliance import campaigns, create_app, jobs, xlsx  # noqa: E402
 from compliance.chamber import exports, figures  # noqa: E402
 from compliance.extensions import db  # noqa: E402
 from compliance.models import ADMIN, Answer, Inspection, User  # noqa: E402
@@ -69,6 +69,8 @@ def run_worker(env: dict[str, str]) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument("--stalls", type=int, default=dashboard.STALLS)
+    parser.add_argument("--inspections", type=int, default=dashboard.INSPECTIONS)
     parser.add_argument(
         "--reuse", action="store_true", help="keep the data of a previous run if it is there"
     )
@@ -104,17 +106,19 @@ def main() -> None:
         if args.reuse:
             try:
                 count = db.session.scalar(select(func.count()).select_from(Inspection))
-                filled = count == dashboard.INSPECTIONS
+                filled = count == args.inspections
             except Exception:  # no schema yet
                 db.session.rollback()
         if not filled:
             dashboard.reset_schema()
-            dashboard.fill(random.Random(args.seed))
+            dashboard.fill(random.Random(args.seed), args.stalls, args.inspections)
         dashboard.analyze()
         inspections = db.session.scalar(select(func.count()).select_from(Inspection))
         answers = db.session.scalar(select(func.count()).select_from(Answer))
         admin = db.session.scalar(select(User.id).where(User.role == ADMIN).limit(1))
         on = figures.today()
+        # The campaign the pages show by default (the bench's one campaign), as an export has.
+        filters = figures.Filters(campaign=figures.campaign_view(campaigns.chosen(None)))
         db.session.remove()
         for fmt in ("csv", "xlsx"):
             job_id = jobs.enqueue(
@@ -122,7 +126,7 @@ def main() -> None:
                 "answers",
                 fmt,
                 figures.Scope(),
-                figures.Filters(),
+                filters,
                 on,
                 "fr",
                 meta={"owner_id": admin, "region_id": None, "fmt": fmt},
