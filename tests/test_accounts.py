@@ -124,7 +124,7 @@ def test_the_invitation_sets_the_password_and_logs_in(client, admin, region):
     account, token = invited(admin, region=region)
     assert client.get(f"/invite/{token}").status_code == 200
     response = client.post(f"/invite/{token}", data={"password": GOOD, "confirm": GOOD})
-    assert response.status_code == 302 and response.headers["Location"] == "/inspect/"
+    assert response.status_code == 302 and response.headers["Location"] == "/inspect/round"
     assert client.get("/inspect/").status_code == 200
     assert account.check_password(GOOD)
     assert audited("invitation.accept", account)
@@ -523,7 +523,7 @@ def test_a_national_admin_invites_a_coordinator_who_invites_an_inspector(app, ru
     inspector_phone = app.test_client()
     token = token_of(page)
     response = inspector_phone.post(f"/invite/{token}", data={"password": GOOD, "confirm": GOOD})
-    assert response.headers["Location"] == "/inspect/"
+    assert response.headers["Location"] == "/inspect/round"
     inspector = db.session.scalar(select(User).where(User.username == "insp.one"))
     assert inspector.region_id == region.id and inspector.language == "ar"
     assert inspector_phone.get("/inspect/").status_code == 200

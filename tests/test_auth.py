@@ -36,11 +36,11 @@ def test_username_is_case_insensitive(client, inspector):
     assert response.status_code == 302
 
 
-def test_inspector_lands_on_search(client, inspector):
+def test_inspector_lands_on_todays_round(client, inspector):
     response = client.post(
         "/login", data={"username": inspector.username, "password": factories.PASSWORD}
     )
-    assert response.headers["Location"] == "/inspect/"
+    assert response.headers["Location"] == "/inspect/round"
 
 
 def test_coordinator_lands_on_chamber(client, coordinator):
@@ -55,7 +55,7 @@ def test_login_follows_only_local_next(client, inspector):
         "/login?next=https://evil.example/x",
         data={"username": inspector.username, "password": factories.PASSWORD},
     )
-    assert response.headers["Location"] == "/inspect/"
+    assert response.headers["Location"] == "/inspect/round"
 
 
 def test_inactive_account_cannot_log_in(client, inspector):

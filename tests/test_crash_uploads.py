@@ -135,7 +135,7 @@ class Phone:
             {"username": username, "password": password, "csrf_token": token[1].decode()}
         ).encode()
         response = self.opener.open(f"{self.server.url}/login", body, timeout=REQUEST_TIMEOUT)
-        assert response.url.endswith("/inspect/"), response.url
+        assert response.url.endswith("/inspect/round"), response.url  # today's round
 
     def send(self, path: str, body: bytes, content_type: str, points: dict) -> dict:
         """PUT until answered; before each attempt, maybe arm a crash at one of ``points``."""

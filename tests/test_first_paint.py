@@ -69,7 +69,7 @@ def test_chromium_applies_the_inline_css_under_the_csp(browser, live_server, ins
     page.fill("input[name=username]", inspector.username)
     page.fill("input[name=password]", factories.PASSWORD)
     page.locator("form:has(input[name=password]) button[type=submit]").click()
-    page.wait_for_url("**/inspect/")
+    page.wait_for_url("**/inspect/round")
     page.goto(f"{live_server}/inspect/inspections/{draft.id}")
     bar = page.locator("header.bar").evaluate("e => getComputedStyle(e).backgroundColor")
     choice = page.locator(".choices label").first.evaluate("e => getComputedStyle(e).minHeight")

@@ -153,7 +153,8 @@ def test_from_an_empty_database_to_an_inspection_in_a_campaign(
     # --- the inspector, on a phone: accept, find a stall of the register, inspect it --------
     handset = phone_context(browser)
     inspector = handset.new_page()
-    accept(inspector, inspector_link, r"/inspect/$")
+    accept(inspector, inspector_link, r"/inspect/round$")  # today's round first, then search
+    inspector.goto(inspector.url.removesuffix("round"))
     expect(inspector.locator(f"html[lang={lang}][dir={direction}]")).to_have_count(1)
     db.session.expire_all()
     stall = db.session.scalar(select(Stall).where(Stall.code == "RBT-002"))

@@ -42,7 +42,7 @@ def field(request, live_server, phone, region, checklist_version, tmp_path):
     phone.fill("input[name=username]", inspector.username)
     phone.fill("input[name=password]", factories.PASSWORD)
     phone.locator("form:has(input[name=password]) button[type=submit]").click()
-    phone.wait_for_url(re.compile(r"/inspect/$"))
+    phone.wait_for_url(re.compile(r"/inspect/round$"))  # today's round first
     # The worker controls the page and the shell and the region's stalls are kept.
     wait_until(phone, "navigator.serviceWorker.controller !== null")
     wait_until(
@@ -300,7 +300,7 @@ def test_logged_out_phone_keeps_its_queue(field, live_server, checklist_version)
     page.fill("input[name=username]", field["inspector"].username)
     page.fill("input[name=password]", factories.PASSWORD)
     page.locator("form:has(input[name=password]) button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/inspect/$"))
+    page.wait_for_url(re.compile(r"/inspect/round$"))
     wait_count(page, 0)
     db.session.expire_all()
     assert db.session.get(Inspection, inspection_id).photos_pending == 0

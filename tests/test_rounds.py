@@ -450,3 +450,33 @@ def test_a_coordinator_sees_only_their_region(as_coordinator, campaign, venue, o
     listed = as_coordinator.get(f"/rounds/coverage/stalls?venue={elsewhere.id}")
     assert listed.status_code == 404
     assert elsewhere.name_en not in as_coordinator.get("/rounds/coverage").get_data(as_text=True)
+
+
+# --- the inspector's round -------------------------------------------------------------------
+
+
+def test_an_inspector_lands_on_todays_round(client, campaign, venue, inspector, coordinator):
+    stalls(venue, "R2", "R10", "R1")
+    rounds.assign(campaign, venue, TODAY, inspector, coordinator, "R2", "")
+    response = client.post(
+        "/login", data={"username": inspector.username, "password": factories.PASSWORD}
+    )
+    assert response.headers["Location"] == "/inspect/round"
+    page = client.get("/inspect/round").get_data(as_text=True)
+    assert page.index("R2") < page.index("R10") and "R1<" not in page
+    assert "0 done · 2 to do" in page
+    assert 'action="/inspect/"' in page  # the search stays
+
+
+def test_the_offline_bundle_carries_todays_round(
+    as_inspector, campaign, venue, inspector, coordinator, version
+):
+    first, second = stalls(venue, "S1", "S2")
+    rounds.assign(campaign, venue, TODAY, inspector, coordinator)
+    inspect(first, inspector, version, PASS_ALL)
+    bundle = as_inspector.get("/inspect/api/bundle").get_json()
+    (kept,) = bundle["round"]["venues"]
+    assert bundle["round"]["day"] == TODAY.isoformat()
+    assert [s["id"] for s in kept["todo"]] == [second.id]
+    assert [s["id"] for s in kept["done"]] == [first.id]
+    assert {s["id"] for s in bundle["stalls"]} >= {first.id, second.id}

@@ -41,7 +41,8 @@ def test_inspector_walk(
     page.fill("input[name=username]", inspector.username)
     page.fill("input[name=password]", factories.PASSWORD)
     page.locator("form:has(input[name=password]) button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/inspect/$"))
+    page.wait_for_url(re.compile(r"/inspect/round$"))  # today's round first, then the search
+    page.goto(page.url.removesuffix("round"))
 
     # Search as you type (htmx), by the artisan's Arabic or Latin name, any case.
     page.fill("input[name=q]", query)

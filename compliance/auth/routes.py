@@ -58,7 +58,7 @@ def safe_next(target: str | None) -> str | None:
 
 def home_for(user: User) -> str:
     if user.role == INSPECTOR:
-        return url_for("inspect.home")
+        return url_for("inspect.round")  # today's round first (compliance/rounds.py)
     return url_for("chamber.home")
 
 

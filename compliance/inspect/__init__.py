@@ -4,7 +4,7 @@ from flask import Blueprint
 
 bp = Blueprint("inspect", __name__)
 
-from . import api, offline, routes  # noqa: E402, F401
+from . import api, offline, round, routes  # noqa: E402, F401
 
 bp.register_blueprint(api.api, url_prefix="/api")
 

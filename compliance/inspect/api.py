@@ -42,6 +42,7 @@ from ..models import OPEN, SUBMITTED, ChecklistVersion, CorrectiveAction, Inspec
 from ..photos import PhotoError, process
 from ..site import localized, stall_location
 from ..storage import storage_from_config
+from .round import round_json
 
 api = Blueprint("api", __name__)
 csrf.exempt(api)
@@ -140,6 +141,8 @@ def bundle():
         "campaign": {"code": campaign.code, "name": localized(campaign)} if campaign else None,
         "stalls": [_stall_json(stall, actions.get(stall.id, [])) for stall in stalls],
         "truncated": len(stalls) == BUNDLE_LIMIT,
+        # Today's round (compliance/inspect/round.py): offline.js draws it from here.
+        "round": round_json(current_user),
     }
     data = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     response = current_app.response_class(data, mimetype="application/json")

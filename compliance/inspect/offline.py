@@ -135,6 +135,23 @@ def client_strings() -> dict:
         "localDraft": _("This inspection is kept on this phone until it is submitted."),
         "startedOffline": _("Started without network"),
         "loginAgain": _("Log in again to send what is waiting on this phone."),
+        # Today's round (compliance/inspect/round.py), drawn from the bundle.
+        "round": _("Today's round"),
+        "myRound": _("My round"),
+        "roundCounter": _("%(done)s done · %(todo)s to do"),
+        "dueAgain": _("Due again"),
+        "neverInspected": _("Not inspected yet"),
+        "doneToday": _("Done today"),
+        "stallsRange": _("stalls"),
+        "nothingLeft": _("Nothing left to visit here today."),
+        "noRound": _(
+            "No round for you today. Find a stall with the search above: every inspection counts."
+        ),
+        "reasons": {
+            "overdue": _("fix date passed"),
+            "fix_reported": _("artisan reports it fixed"),
+            "contested": _("contest accepted"),
+        },
     }
 
 
@@ -180,6 +197,7 @@ def app_config() -> str:
             "bundle": url_for("inspect.api.bundle"),
             "api": url_for("inspect.api.inspection_status", inspection_id="ID").removesuffix("/ID"),
             "home": url_for("inspect.home"),
+            "round": url_for("inspect.round"),
             "login": url_for("auth.login"),
             "scopeInspections": url_for("inspect.home") + "inspections/",
             "offline": static_url("offline.js"),

@@ -172,7 +172,14 @@
       });
     });
     input.addEventListener("input", find);
-    show(t("find"), el("h1", {}, t("find")), form, results, el("section#on-phone"));
+    show(
+      t("find"),
+      el("h1", {}, t("find")),
+      config.round ? el("p", {}, el("a", { href: config.round }, t("myRound"))) : null,
+      form,
+      results,
+      el("section#on-phone")
+    );
     if (query) find();
     listOnPhone();
   }
@@ -765,6 +772,91 @@
     });
   }
 
+  // --- Today's round, from the bundle: an inspection kept on the phone counts as done ------------
+  function roundView() {
+    return Promise.all([loadBundle(), store.all("inspections")]).then(function (got) {
+      var data = got[0];
+      var onPhone = {};
+      (got[1] || []).forEach(function (r) {
+        if (r.user === config.user && (r.state === "queued" || r.state === "sent")) onPhone[r.stall.id] = true;
+      });
+      var title = t("round");
+      var search = el(
+        "form.searchbar",
+        { role: "search", method: "get", action: config.home },
+        el("label", { for: "q" }, t("searchLabel")),
+        el(
+          "div.searchrow",
+          {},
+          el("input#q", { type: "search", name: "q", autocomplete: "off", placeholder: t("searchHint") }),
+          el("button.primary", { type: "submit" }, t("search"))
+        )
+      );
+      if (!data) return show(title, el("h1", {}, title), search, el("p.flash.warning", {}, t("noBundle")));
+      var round = data.round || { venues: [] };
+      function stallLink(s, done) {
+        var state = s.due ? "due_again" : "never";
+        return el(
+          "li",
+          {},
+          el(
+            "a",
+            { href: config.home + "stalls/" + s.id },
+            el("span", {}, done ? [el("span", { "aria-hidden": "true" }, "✓"), " "] : null,
+              el("strong", { dir: "ltr" }, s.code), " · ", el("bdi", {}, s.location)),
+            done
+              ? null
+              : el(
+                  "small.st-" + state,
+                  {},
+                  el("span.tag", {}, el("span", { "aria-hidden": "true" }, s.due ? "↻" : "○"), " ",
+                    t(s.due ? "dueAgain" : "neverInspected")),
+                  s.why.length
+                    ? [" ", el("span.why", {}, s.why.map(function (w) { return S.strings.reasons[w] || w; }).join(", "))]
+                    : null
+                )
+          )
+        );
+      }
+      var sections = round.venues.map(function (venue) {
+        var todo = venue.todo.filter(function (s) { return !onPhone[s.id]; });
+        var done = venue.done.concat(venue.todo.filter(function (s) { return onPhone[s.id]; }));
+        var range = venue.from || venue.to
+          ? [" ", el("small", {}, "· " + t("stallsRange") + " ", el("bdi", { dir: "ltr" }, (venue.from || "…") + "–" + (venue.to || "…")))]
+          : null;
+        return el(
+          "section.card.round",
+          { "data-venue": venue.id },
+          el("h2", {}, el("bdi", {}, venue.name), range),
+          el(
+            "p.counter",
+            { role: "status" },
+            fmt(t("roundCounter"), { done: done.length, todo: todo.length }),
+            el("meter", { min: 0, max: done.length + todo.length, value: done.length, "aria-hidden": "true" })
+          ),
+          todo.length
+            ? el("ol.plain.rows.round-list", {}, todo.map(function (s) { return stallLink(s, false); }))
+            : el("p", {}, t("nothingLeft")),
+          done.length
+            ? el(
+                "details",
+                {},
+                el("summary", {}, t("doneToday") + " (" + done.length + ")"),
+                el("ul.plain.rows.done-list", {}, done.map(function (s) { return stallLink(s, true); }))
+              )
+            : null
+        );
+      });
+      show(
+        title,
+        el("h1", {}, title),
+        el("p.subtitle.muted", {}, day(round.day)),
+        search,
+        el("div#round", {}, sections.length ? sections : el("p", {}, t("noRound")))
+      );
+    });
+  }
+
   // --- Which view the address asks for ---------------------------------------------------------------
   function route() {
     var path = location.pathname;
@@ -772,6 +864,7 @@
     var stall = path.match(new RegExp("^" + home + "stalls/(\\d+)$"));
     var inspection = path.match(new RegExp("^" + home + "inspections/" + UUID + "(/result)?$"));
     if (path === home || path === home.replace(/\/$/, "")) return Promise.resolve(searchView());
+    if (config.round && path === config.round) return roundView();
     if (stall) return stallView(+stall[1]);
     if (inspection) return inspectionView(inspection[1]);
     return Promise.resolve(notKept());
@@ -779,6 +872,8 @@
 
   doc.addEventListener("soukcheck:queue", function () {
     listOnPhone();
+    // Drawn by this script (not the server's page): count what was just kept or sent as done.
+    if (config.round && location.pathname === config.round && doc.querySelector("[data-shell]")) roundView();
     var state = doc.querySelector("[data-state]");
     var match = location.pathname.match(new RegExp(UUID));
     if (state && match) {
