@@ -25,6 +25,14 @@
     });
   }
   doc.addEventListener("DOMContentLoaded", scrollableRegions);
+
+  // The coordinator's menu scrolls sideways on a phone: show where the page is in it.
+  doc.addEventListener("DOMContentLoaded", function () {
+    var current = doc.querySelector(".bar .menu [aria-current]");
+    if (current && current.parentNode.scrollWidth > current.parentNode.clientWidth) {
+      current.scrollIntoView({ block: "nearest", inline: "center" });
+    }
+  });
   doc.addEventListener("htmx:afterSettle", scrollableRegions);
 
   var outbox = doc.getElementById("outbox");
