@@ -3,8 +3,10 @@
 Fills the database named by ``DATABASE_URL`` with 20,000 stalls and 200,000 submitted
 inspections with their answers (about 3.2 million rows), then times, through the app's test
 client and logged in, the coordinator home page (Rabat-Salé-Kénitra), the national page (as
-admin) and a venue page, each p50 over ``--runs`` requests after a warm-up, and the bare SQL
-that the home page runs (the floor: the same statements straight on a DBAPI connection).
+admin), a venue page and the rounds' coverage page of the home region (``/rounds/coverage``,
+per venue: inspected, never inspected, due again), each p50 over ``--runs`` requests after a
+warm-up, and the bare SQL that the home page runs (the floor: the same statements straight on
+a DBAPI connection).
 
 Run from the repository root::
 
@@ -19,7 +21,7 @@ never point it at a database you care about. Every inspection belongs to one run
 keeps a database this script filled before and only times. The last line is::
 
     dashboard db=<sqlite|postgresql> stalls=20000 inspections=200000 home_p50_ms=<n> \
-national_p50_ms=<n> venue_p50_ms=<n> floor_p50_ms=<n>
+national_p50_ms=<n> venue_p50_ms=<n> floor_p50_ms=<n> coverage_p50_ms=<n>
 
 Target: every page p50 <= 150 ms on SQLite and on PostgreSQL. Rows are made with SQLAlchemy
 Core ``executemany`` (batched inserts), scores and verdicts with :mod:`compliance.scoring`, and
@@ -540,10 +542,11 @@ def main() -> None:
     national = p50(get(admin, "/chamber/"), args.runs)
     venue = p50(get(coordinator, f"/chamber/venues/{venue_id}"), args.runs)
     bare = floor(app, coordinator, "/chamber/", args.runs)
+    coverage = p50(get(coordinator, "/rounds/coverage"), args.runs)
     print(
         f"dashboard db={dialect} stalls={stalls} inspections={inspections} "
         f"home_p50_ms={home:.0f} national_p50_ms={national:.0f} venue_p50_ms={venue:.0f} "
-        f"floor_p50_ms={bare:.0f}"
+        f"floor_p50_ms={bare:.0f} coverage_p50_ms={coverage:.0f}"
     )
 
 
