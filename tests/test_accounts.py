@@ -527,3 +527,20 @@ def test_a_national_admin_invites_a_coordinator_who_invites_an_inspector(app, ru
     inspector = db.session.scalar(select(User).where(User.username == "insp.one"))
     assert inspector.region_id == region.id and inspector.language == "ar"
     assert inspector_phone.get("/inspect/").status_code == 200
+
+
+def test_a_fields_hint_and_error_are_read_out_with_it(as_inspector):
+    """Screen readers announce the rule ("at least 10 characters") with the field, and the
+    error after a refusal, through aria-describedby."""
+    page = as_inspector.get("/password").get_data(as_text=True)
+    field = re.search(r'<input[^>]*id="password"[^>]*>', page)[0]
+    assert 'aria-describedby="password-hint"' in field
+    assert 'id="password-hint"' in page
+
+    refused = as_inspector.post(
+        "/password",
+        data={"current": factories.PASSWORD, "password": "short", "confirm": "short"},
+    ).get_data(as_text=True)
+    field = re.search(r'<input[^>]*id="password"[^>]*>', refused)[0]
+    assert 'aria-describedby="password-hint password-error"' in field
+    assert 'aria-invalid="true"' in field
