@@ -175,7 +175,7 @@
     show(
       t("find"),
       el("h1", {}, t("find")),
-      config.round ? el("p", {}, el("a", { href: config.round }, t("myRound"))) : null,
+      config.round ? el("p", {}, el("a.button", { href: config.round }, t("myRound"))) : null,
       form,
       results,
       el("section#on-phone")
