@@ -68,7 +68,7 @@ class BadgeLabels:
     """The fixed words of a badge, in Arabic and in French."""
 
     title_ar: str = "صانع تقليدي مسجل"
-    title_fr: str = "CAN 2025 · Artisan enregistré"
+    title_fr: str = "Artisan enregistré"  # the card is national, not one event's
     stall_ar: str = "المحل"
     stall_fr: str = "Stand"
     card_fr: str = "N° %(number)s"

@@ -30,7 +30,7 @@ def _word(msgid: str, lang: str, default: str, **params: str) -> str:
 def badge_labels() -> badges.BadgeLabels:
     """The badge's fixed words in Arabic and French, from the catalogues where translated."""
     default = badges.BadgeLabels()
-    title, stall, scan = N_("AFCON 2025 · Registered artisan"), N_("Stall"), N_("Scan to check")
+    title, stall, scan = N_("Registered artisan"), N_("Stall"), N_("Scan to check")
     return badges.BadgeLabels(
         title_ar=_word(title, "ar", default.title_ar),
         title_fr=_word(title, "fr", default.title_fr),
