@@ -1,4 +1,4 @@
-"""SoukCheck: compliance follow-up of artisans' sale spaces (AFCON 2025, Morocco)."""
+"""SoukCheck: compliance follow-up of artisans' sale spaces in Morocco, one campaign at a time."""
 
 from __future__ import annotations
 
