@@ -283,6 +283,16 @@ def test_coordinator_pages(browser, live_server, world, lang):
         (f"/coordination/venues/{stall.venue_id}", "coordination-venue"),
         ("/chamber/stalls?q=Berrada", "chamber-search"),
         (f"/chamber/actions/{world['action'].id}", "chamber-action"),
+        ("/rounds/", "rounds-plan"),
+        ("/rounds/coverage", "rounds-coverage"),
+        ("/rounds/coverage?by=inspector", "rounds-coverage-inspectors"),
+        ("/rounds/coverage/stalls?state=todo", "rounds-stalls"),
+        (f"/rounds/venues/{stall.venue_id}/grid", "rounds-grid"),
+        (f"/rounds/venues/{stall.venue_id}", "rounds-day"),
+        ("/admin/campaigns", "campaigns"),
+        ("/admin/", "set-up"),
+        ("/admin/accounts", "accounts"),
+        ("/password", "own-password"),
     ]:
         response = page.goto(base + path)
         assert response.status == 200, (path, response.status)
