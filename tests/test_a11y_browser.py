@@ -197,6 +197,7 @@ def test_inspector_pages_online_and_offline(browser, live_server, world, lang):
     visit(page, f"{base}/login", f"login-{lang}", problems)
     log_in(page, base, world["inspector"])
     assert page.locator(f"html[lang={lang}]").count() == 1
+    visit(page, f"{base}/inspect/round", f"round-{lang}", problems)
     visit(page, f"{base}/inspect/?q={stall.code}", f"search-{lang}", problems)
     visit(page, f"{base}/inspect/stalls/{stall.id}", f"stall-{lang}", problems)
     page.locator("form[action$='/start'] button").click()
