@@ -21,7 +21,10 @@ never point it at a database you care about. Every inspection belongs to one run
 keeps a database this script filled before and only times. The last line is::
 
     dashboard db=<sqlite|postgresql> stalls=20000 inspections=200000 home_p50_ms=<n> \
-national_p50_ms=<n> venue_p50_ms=<n> floor_p50_ms=<n> coverage_p50_ms=<n>
+national_p50_ms=<n> venue_p50_ms=<n> floor_p50_ms=<n> coverage_p50_ms=<n> \
+national_dated_p50_ms=<n> home_dated_p50_ms=<n>
+
+(``*_dated``: the home and national pages with a one-week date range, ``WEEK``.)
 
 Target: every page p50 <= 150 ms on SQLite and on PostgreSQL. Rows are made with SQLAlchemy
 Core ``executemany`` (batched inserts), scores and verdicts with :mod:`compliance.scoring`, and
@@ -79,6 +82,7 @@ INSPECTIONS = 200_000
 PASSWORD = "bench-password"
 START, DAYS = date(2025, 12, 21), 29  # the tournament, 21 Dec 2025 - 18 Jan 2026
 HOME_REGION = "MA-04"
+WEEK = (date(2026, 1, 5), date(2026, 1, 11))  # the dated pages' range: a week of the tournament
 CHUNK = 20_000
 
 REGIONS = (
@@ -366,6 +370,8 @@ def fill(
                         stall_id=sid,
                         item_key=due.item_key,
                         opened_by_id=iid,
+                        campaign_id=campaign_id,
+                        opened_day=day,
                         due_date=due.due,
                         status=OPEN,
                         created_at=at,
@@ -543,10 +549,14 @@ def main() -> None:
     venue = p50(get(coordinator, f"/chamber/venues/{venue_id}"), args.runs)
     bare = floor(app, coordinator, "/chamber/", args.runs)
     coverage = p50(get(coordinator, "/rounds/coverage"), args.runs)
+    week = f"?date_from={WEEK[0].isoformat()}&date_to={WEEK[1].isoformat()}"
+    home_dated = p50(get(coordinator, f"/chamber/{week}"), args.runs)
+    national_dated = p50(get(admin, f"/chamber/{week}"), args.runs)
     print(
         f"dashboard db={dialect} stalls={stalls} inspections={inspections} "
         f"home_p50_ms={home:.0f} national_p50_ms={national:.0f} venue_p50_ms={venue:.0f} "
-        f"floor_p50_ms={bare:.0f} coverage_p50_ms={coverage:.0f}"
+        f"floor_p50_ms={bare:.0f} coverage_p50_ms={coverage:.0f} "
+        f"national_dated_p50_ms={national_dated:.0f} home_dated_p50_ms={home_dated:.0f}"
     )
 
 

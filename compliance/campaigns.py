@@ -157,15 +157,17 @@ def is_latest(campaign: Campaign) -> bool:
     The dashboards read a stall's current result from the stall row for such a campaign, and
     from the campaign's own inspections for an older one.
     """
-    later = select(Campaign.id).where(
+    # Later campaigns first (a handful of rows), then one index seek on the inspections of
+    # each: asked the other way round, an empty list of later campaigns made the databases
+    # scan every inspection (35 ms at 200,000 on SQLite) on every chamber page.
+    later_with_inspections = select(Campaign.id).where(
         or_(
             Campaign.first_day > campaign.first_day,
             and_(Campaign.first_day == campaign.first_day, Campaign.id > campaign.id),
-        )
+        ),
+        exists().where(Inspection.campaign_id == Campaign.id),
     )
-    return not db.session.scalar(
-        select(exists().where(Inspection.campaign_id.in_(later.scalar_subquery())))
-    )
+    return not db.session.scalar(select(exists(later_with_inspections)))
 
 
 def days(campaign: Campaign) -> tuple[date, date]:

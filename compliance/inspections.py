@@ -817,7 +817,9 @@ def _record(
     )
     if became_latest:
         previous = _tallies().replace_current_failures(
-            stall_id, {key: result for key, result in given.items() if result != scoring.PASS}
+            stall_id,
+            {key: result for key, result in given.items() if result != scoring.PASS},
+            campaign_id=campaign_id,
         )
         # An action is open only while the stall's latest visit has not passed its item, so
         # only an item the previous latest failed (or found N/A) can have one to close.
@@ -849,6 +851,8 @@ def _record(
                             "stall_id": stall_id,
                             "item_key": action.item_key,
                             "opened_by_id": inspection_id,
+                            "campaign_id": campaign_id,
+                            "opened_day": day,
                             "due_date": action.due,
                             "status": OPEN,
                             "created_at": submitted_at,

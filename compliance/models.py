@@ -439,6 +439,15 @@ class CorrectiveAction(db.Model):
         Index("ix_corrective_action_status_due", "status", "due_date"),
         # Open (and overdue) actions per stall for the chambers' dashboards, from the index.
         Index("ix_corrective_action_open_stall", "status", "stall_id", "due_date"),
+        # A campaign's open actions per stall, also within a date range (migration 0011).
+        Index(
+            "ix_corrective_action_campaign_open",
+            "campaign_id",
+            "status",
+            "stall_id",
+            "due_date",
+            "opened_day",
+        ),
         # One open action per stall and item: a failure is opened with ON CONFLICT DO NOTHING.
         Index(
             "uq_corrective_action_open_item",
@@ -453,6 +462,10 @@ class CorrectiveAction(db.Model):
     stall_id: Mapped[int] = mapped_column(ForeignKey("stall.id"))
     item_key: Mapped[str] = mapped_column(String(64))
     opened_by_id: Mapped[str] = mapped_column(ForeignKey("inspection.id"), index=True)
+    # The opening inspection's campaign and day, copied so the dashboards count a campaign's
+    # actions (within a date range) without joining every one to its inspection.
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    opened_day: Mapped[date] = mapped_column(Date)
     due_date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(8), default=OPEN)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

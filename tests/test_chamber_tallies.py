@@ -60,6 +60,7 @@ def snapshot():
                 Stall.current_critical,
                 Stall.current_day,
                 Stall.current_at,
+                Stall.current_campaign_id,
             )
         ).all()
     )
@@ -69,6 +70,7 @@ def snapshot():
                 tallies.CurrentFailure.stall_id,
                 tallies.CurrentFailure.item_key,
                 tallies.CurrentFailure.result,
+                tallies.CurrentFailure.campaign_id,
             )
         ).all()
     )

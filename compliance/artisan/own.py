@@ -165,17 +165,13 @@ def failures_of(inspection: Inspection, checklist: Checklist) -> list[Failure]:
     The corrective actions shown are the open ones opened in the inspection's campaign.
     """
     answers = {a.item_key: a for a in inspection.answers}
-    same_campaign = select(Inspection.id).where(
-        Inspection.stall_id == inspection.stall_id,
-        Inspection.campaign_id == inspection.campaign_id,
-    )
     actions = {
         ca.item_key: ca
         for ca in db.session.scalars(
             select(CorrectiveAction).where(
                 CorrectiveAction.stall_id == inspection.stall_id,
                 CorrectiveAction.status == OPEN,
-                CorrectiveAction.opened_by_id.in_(same_campaign),
+                CorrectiveAction.campaign_id == inspection.campaign_id,
             )
         )
     }

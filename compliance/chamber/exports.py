@@ -158,10 +158,7 @@ def stalls(scope: figures.Scope, filters: figures.Filters, on: date) -> Dataset:
         figures._count_if(CorrectiveAction.due_date < on).label("overdue"),
     ).where(CorrectiveAction.status == OPEN)
     if filters.campaign is not None:
-        opener = aliased(Inspection, name="opener")
-        actions = actions.join(opener, opener.id == CorrectiveAction.opened_by_id).where(
-            opener.campaign_id == filters.campaign.id
-        )
+        actions = actions.where(CorrectiveAction.campaign_id == filters.campaign.id)
     actions = actions.group_by(CorrectiveAction.stall_id).subquery("actions")
     current = figures.current_of(filters)
     query = (

@@ -509,19 +509,11 @@ def _actions_in_scope(query: Select, scope: Scope, filters: Filters) -> Select:
     query = query.join(Stall, Stall.id == CorrectiveAction.stall_id).where(
         *_scoped(CorrectiveAction.stall_id, scope, filters)
     )
-    if filters.campaign is not None:
-        opener = aliased(Inspection, name="opener")
-        query = query.join(opener, opener.id == CorrectiveAction.opened_by_id).where(
-            opener.campaign_id == filters.campaign.id, *filters.on_days(opener.submitted_day)
-        )
-    elif filters.dated:
-        opened_on = (
-            select(Inspection.submitted_day)
-            .where(Inspection.id == CorrectiveAction.opened_by_id)
-            .correlate(CorrectiveAction)
-            .scalar_subquery()
-        )
-        query = query.where(*filters.on_days(opened_on))
+    # The opening inspection's campaign and day are copied on the action (migration 0011).
+    query = query.where(
+        *_of_campaign(CorrectiveAction.campaign_id, filters),
+        *filters.on_days(CorrectiveAction.opened_day),
+    )
     if filters.verdict:
         current = current_stalls(scope, filters, Stall.id)
         query = query.where(CorrectiveAction.stall_id.in_(current))
@@ -600,6 +592,9 @@ def answer_counts(
             ),
         )
     else:  # the tallies hold the current results' fails and N/As
+        # With a campaign, those of the stalls whose latest result is the campaign's; their
+        # venues take part in it (an inspection is taken only there, and a venue with
+        # inspections stays in), so the whole country needs no join to the stalls.
         item, result = CurrentFailure.item_key, CurrentFailure.result
         query = select(CurrentFailure).select_from(CurrentFailure)
         if (
@@ -608,13 +603,11 @@ def answer_counts(
             or filters.narrows_places
             or filters.craft
             or filters.verdict
-            or filters.campaign is not None
         ):
             query = current_stalls(scope, filters, with_places=by_region).join(
                 CurrentFailure, CurrentFailure.stall_id == Stall.id
             )
-            if filters.campaign is not None:  # the latest results that are the campaign's
-                query = query.where(Stall.current_campaign_id == filters.campaign.id)
+        query = query.where(*_of_campaign(CurrentFailure.campaign_id, filters))
         current = None
     keys = [item, result]
     if by_region:

@@ -58,6 +58,9 @@ class CurrentFailure(db.Model):
     stall_id: Mapped[int] = mapped_column(ForeignKey("stall.id"), primary_key=True)
     item_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     result: Mapped[str] = mapped_column(String(4))
+    # The campaign of that latest inspection (Stall.current_campaign_id), so a campaign's
+    # national figures count these rows alone (migration 0011).
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class DailyTally(db.Model):
@@ -124,7 +127,7 @@ def _daily_rows(where):
 
 
 _DAILY_COLUMNS = ["campaign_id", "day", "venue_id", "verdict", "inspections", "score_sum"]
-_FAILURE_COLUMNS = ["stall_id", "item_key", "result"]
+_FAILURE_COLUMNS = ["stall_id", "item_key", "result", "campaign_id"]
 
 
 def count_inspection(
@@ -192,8 +195,12 @@ def current_values(
     }
 
 
-def replace_current_failures(stall_id: int, failures: Mapping[str, str]) -> set[str]:
+def replace_current_failures(
+    stall_id: int, failures: Mapping[str, str], *, campaign_id: int
+) -> set[str]:
     """Make ``failures`` (item -> fail or na) the current failures of a stall.
+
+    ``campaign_id`` is the campaign of the inspection they come from.
 
     Returns the items that were failed or N/A before. Only for a stall whose row lock the
     caller holds: the rows are the stall's own.
@@ -207,7 +214,12 @@ def replace_current_failures(stall_id: int, failures: Mapping[str, str]) -> set[
         db.session.execute(
             insert(CurrentFailure.__table__).values(
                 [
-                    {"stall_id": stall_id, "item_key": key, "result": result}
+                    {
+                        "stall_id": stall_id,
+                        "item_key": key,
+                        "result": result,
+                        "campaign_id": campaign_id,
+                    }
                     for key, result in failures.items()
                 ]
             )
@@ -228,7 +240,7 @@ def refresh_stall(stall_id: int) -> None:
     db.session.execute(
         insert(CurrentFailure).from_select(
             _FAILURE_COLUMNS,
-            select(Stall.id, Answer.item_key, Answer.result)
+            select(Stall.id, Answer.item_key, Answer.result, Stall.current_campaign_id)
             .join(Answer, Answer.inspection_id == Stall.latest_inspection_id)
             .where(Stall.id == stall_id, _NOT_PASSED),
         )
@@ -242,7 +254,7 @@ def rebuild() -> None:
     db.session.execute(
         insert(CurrentFailure).from_select(
             _FAILURE_COLUMNS,
-            select(Stall.id, Answer.item_key, Answer.result)
+            select(Stall.id, Answer.item_key, Answer.result, Stall.current_campaign_id)
             .join(Answer, Answer.inspection_id == Stall.latest_inspection_id)
             .where(_NOT_PASSED),
         )

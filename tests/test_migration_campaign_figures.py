@@ -1,0 +1,51 @@
+"""Migration 0011 on a database with corrective actions and current failures: each gets the
+campaign (and for an action, the day) of the inspection it comes from."""
+
+from __future__ import annotations
+
+import json
+
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import text
+
+from .test_migration_campaigns import MIGRATIONS, OLD_ROWS, _app, own_database  # noqa: F401
+
+ROWS_AT_0010 = [
+    "INSERT INTO corrective_action (id, stall_id, item_key, opened_by_id, due_date, status, "
+    "created_at) VALUES (1, 1, 'price_shown', 'i2', '2026-01-08', 'open', "
+    "'2026-01-05 09:05:00'), (2, 3, 'badge_worn', 'i3', '2026-01-08', 'open', "
+    "'2026-01-05 10:05:00')",
+    "INSERT INTO current_failure (stall_id, item_key, result) VALUES "
+    "(1, 'price_shown', 'fail'), (3, 'badge_worn', 'fail'), (3, 'corridor', 'na')",
+]
+
+
+def test_actions_and_failures_get_their_inspections_campaign(own_database, tmp_path):  # noqa: F811
+    app = _app(own_database, tmp_path)
+    with app.app_context():
+        from compliance.extensions import db
+
+        upgrade(directory=MIGRATIONS, revision="0008")
+        with db.engine.begin() as conn:
+            for statement in OLD_ROWS:
+                conn.execute(text(statement), {"definition": json.dumps({"items": []})})
+        upgrade(directory=MIGRATIONS, revision="0010")
+        with db.engine.begin() as conn:
+            for statement in ROWS_AT_0010:
+                conn.execute(text(statement))
+            campaign_id = conn.execute(text("SELECT id FROM campaign")).scalar()
+        upgrade(directory=MIGRATIONS, revision="0011")
+        with db.engine.connect() as conn:
+            actions = conn.execute(
+                text("SELECT id, campaign_id, opened_day FROM corrective_action ORDER BY id")
+            ).all()
+            assert [(i, c, str(d)[:10]) for i, c, d in actions] == [
+                (1, campaign_id, "2026-01-05"),
+                (2, campaign_id, "2026-01-05"),
+            ]
+            failures = conn.execute(text("SELECT DISTINCT campaign_id FROM current_failure")).all()
+            assert failures == [(campaign_id,)]
+        downgrade(directory=MIGRATIONS, revision="0010")
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM corrective_action")).scalar() == 2
+        db.engine.dispose()
