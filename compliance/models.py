@@ -332,6 +332,20 @@ class Inspection(db.Model):
         # A stall's inspections within one campaign (figures of a campaign that is not the
         # latest of its stalls).
         Index("ix_inspection_campaign_stall", "campaign_id", "stall_id", "submitted_day"),
+        # A stall's latest inspection of a campaign within dates, with its outcome (0012).
+        Index(
+            "ix_inspection_campaign_latest",
+            "campaign_id",
+            "stall_id",
+            "status",
+            "submitted_day",
+            "submitted_at",
+            "id",
+            "checklist_version_id",
+            "verdict",
+            "score",
+            "critical_failures",
+        ),
         # Each inspector's visits in a campaign (the rounds' coverage per inspector).
         Index(
             "ix_inspection_campaign_inspector",

@@ -31,12 +31,13 @@ No Flask request here: views build a Scope and Filters and call these functions.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 
-from sqlalchemy import Select, and_, case, func, literal, literal_column, select
+from sqlalchemy import Select, and_, case, func, literal, literal_column, select, true
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -299,9 +300,53 @@ def _latest_of(campaign_id: int) -> Current:
     return Current(*(of_campaign(getattr(LATEST, name.name)) for name in fields(Current)))
 
 
+@functools.lru_cache(maxsize=256)
+def _latest_lateral(filters: Filters):
+    """PostgreSQL: the stall's latest inspection within the range, as a LATERAL subquery.
+
+    Joined on a scalar subquery (:func:`_latest_in_range`), PostgreSQL hashes every
+    inspection and runs the subquery twice per stall (300 ms for the national page at
+    200,000 inspections); a lateral row is one backward walk of ix_inspection_campaign_latest
+    per stall, from the index alone. Cached per filters so that the columns of
+    :func:`current_of` and the join of :func:`current_stalls` are the same object.
+    """
+    return (
+        select(
+            Inspection.id,
+            Inspection.checklist_version_id,
+            Inspection.verdict,
+            Inspection.score,
+            Inspection.critical_failures,
+            Inspection.submitted_day,
+        )
+        .where(
+            Inspection.stall_id == Stall.id,
+            Inspection.status == SUBMITTED,
+            *_of_campaign(Inspection.campaign_id, filters),
+            *filters.on_days(Inspection.submitted_day),
+        )
+        .order_by(
+            Inspection.submitted_day.desc(), Inspection.submitted_at.desc(), Inspection.id.desc()
+        )
+        .limit(1)
+        .lateral("in_range")
+    )
+
+
+def _lateral(filters: Filters):
+    """The lateral subquery of :func:`_latest_lateral` where the database has LATERAL."""
+    return _latest_lateral(filters) if db.engine.dialect.name == "postgresql" else None
+
+
 def current_of(filters: Filters) -> Current:
     if filters.reads_inspections:
-        return IN_RANGE
+        lateral = _lateral(filters)
+        if lateral is None:
+            return IN_RANGE
+        c = lateral.c
+        return Current(
+            c.id, c.checklist_version_id, c.verdict, c.score, c.critical_failures, c.submitted_day
+        )
     if filters.campaign is not None:
         return _latest_of(filters.campaign.id)
     return LATEST
@@ -318,7 +363,11 @@ def current_stalls(scope: Scope, filters: Filters, *columns, with_places: bool =
     query = _stalls_in_scope(query, scope, filters, with_places=with_places)
     current = current_of(filters)
     if filters.reads_inspections:
-        query = query.outerjoin(Inspection, Inspection.id == _latest_in_range(filters))
+        lateral = _lateral(filters)
+        if lateral is None:
+            query = query.outerjoin(Inspection, Inspection.id == _latest_in_range(filters))
+        else:
+            query = query.outerjoin(lateral, true())
     if filters.verdict == NOT_INSPECTED:
         query = query.where(current.inspection_id.is_(None))
     elif filters.verdict:
@@ -579,10 +628,10 @@ def answer_counts(
             scope,
             filters,
             *_region_column(by_region),
-            Inspection.id.label("inspection_id"),
+            current_of(filters).inspection_id.label("inspection_id"),
             with_places=by_region,
         )
-        current = current.where(Inspection.id.is_not(None)).subquery("current")
+        current = current.where(current_of(filters).inspection_id.is_not(None)).subquery("current")
         item, result = Answer.item_key, Answer.result
         query = select(current).join(
             Answer,
