@@ -42,7 +42,7 @@ from compliance.admin import importing  # noqa: E402
 from compliance.config import Config  # noqa: E402
 from compliance.extensions import db  # noqa: E402
 from compliance.models import Chamber, Province, Region, Venue  # noqa: E402
-from compliance.register import FIELDS, RegisterImport  # noqa: E402
+from compliance.register import FIELDS, RegisterImport, after_commit  # noqa: E402
 
 ROWS = 50_000
 VENUES = 20
@@ -104,6 +104,7 @@ def timed_commit(data: bytes, region_id: int) -> float:
     for _ in job.apply("bench", None):
         pass
     db.session.commit()
+    after_commit(db.session, job.summary)
     assert job.summary.stalls["new"] == ROWS
     return time.perf_counter() - start
 

@@ -128,7 +128,7 @@ def import_register(path: str, region_code: str, dry_run: bool) -> None:
     from flask_babel import force_locale
 
     from .admin import importing
-    from .register import RegisterImport
+    from .register import RegisterImport, after_commit
 
     region = db.session.scalar(select(Region).where(Region.code == region_code))
     if region is None:
@@ -152,6 +152,7 @@ def import_register(path: str, region_code: str, dry_run: bool) -> None:
         audit("cli", "register.import", "file", Path(path).name,
               after={"artisans": summary["artisans"], "stalls": summary["stalls"]})  # fmt: skip
         db.session.commit()
+        after_commit(db.session, job.summary)
         click.echo("stored")
 
 

@@ -176,4 +176,5 @@ def run_commit(upload_id: str, actor: str, actor_id: int | None) -> Iterator[reg
         .values(result=summary, data=None)
     )
     db.session.commit()
+    register.after_commit(db.session, job.summary)
     db.session.refresh(upload)
