@@ -307,7 +307,7 @@ def main() -> None:
             page.fill("input[name=username]", INSPECTOR)
             page.fill("input[name=password]", PASSWORD)
             page.locator("form:has(input[name=password]) button[type=submit]").click()
-            page.wait_for_url("**/inspect/")
+            page.wait_for_url("**/inspect/round")
             state = login.storage_state()
             login.close()
             results = measure(browser, base, pages, state, tally)
