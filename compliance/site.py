@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import re
 from functools import cache
 from pathlib import Path
 
@@ -46,11 +47,17 @@ INLINE_STYLES = {
 }
 
 
+def _packed_css(text: str) -> str:
+    """A stylesheet without its comments and indentation: it is sent inside every page."""
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.DOTALL)
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 def _load_inline_styles() -> dict[str, tuple[Markup, str]]:
     """Each inline stylesheet as a <style> element, with the CSP source that allows it."""
     found = {}
     for name, path in INLINE_STYLES.items():
-        text = path.read_text("utf-8")
+        text = _packed_css(path.read_text("utf-8"))
         if "</" in text:
             raise ValueError(f"{path} cannot be inlined: it contains '</'")
         digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()

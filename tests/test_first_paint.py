@@ -16,7 +16,7 @@ import pytest
 
 from compliance import inspections
 from tests import factories
-from tests.conftest import PHONE, login
+from tests.conftest import PHONE, ROOT, login
 
 
 def inline_styles(html: str) -> list[str]:
@@ -78,3 +78,13 @@ def test_chromium_applies_the_inline_css_under_the_csp(browser, live_server, ins
     assert bar == "rgb(11, 93, 59)"  # --brand, from the inline stylesheet
     assert choice == "52px"
     assert refused == []
+
+
+def test_inlined_stylesheets_carry_no_comments_or_indentation(client):
+    """Every page carries app.css inline: its comments are for us, not for the phone's 3G."""
+    page = client.get("/login").get_data(as_text=True)
+    styles = inline_styles(page)
+    assert styles and all("/*" not in style and "\n  " not in style for style in styles)
+    source = (ROOT / "compliance" / "static" / "app.css").read_text("utf-8")
+    assert "/*" in source  # the file keeps them
+    assert len(styles[0]) < len(source)
