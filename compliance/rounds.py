@@ -420,6 +420,7 @@ def stall_facts(
     region_id: int | None = None,
     province_id: int | None = None,
     venue_ids: Iterable[int] | None = None,
+    inspector_id: int | None = None,
     latest: bool | None = None,
 ) -> Select:
     """One row per open stall of the campaign's venues in the scope, with what it needs.
@@ -428,6 +429,8 @@ def stall_facts(
     artisan_latin, verdict (latest in the campaign), visited, visited_today, overdue,
     fix_reported, contested, due, todo (the last seven 1/0). See the module docstring.
     ``latest`` (whether the campaign's results are the stalls' latest) is looked up if None.
+    ``inspector_id``: only the stalls that inspector inspected in the campaign (the
+    per-inspector drill-down of the coverage page).
     """
     if latest is None:
         latest = campaigns.is_latest(campaign)
@@ -487,6 +490,16 @@ def stall_facts(
         query = query.where(Venue.province_id == province_id)
     if venue_ids is not None:
         query = query.where(Stall.venue_id.in_(list(venue_ids)))
+    if inspector_id is not None:
+        query = query.where(
+            Stall.id.in_(
+                select(Inspection.stall_id).where(
+                    Inspection.campaign_id == campaign.id,
+                    Inspection.inspector_id == inspector_id,
+                    Inspection.status == SUBMITTED,
+                )
+            )
+        )
     return query.add_columns(
         Stall.code,
         Stall.location,

@@ -282,9 +282,14 @@ def _list_request():
         abort(404)
     venue_id = request.args.get("venue", type=int)
     province_id = request.args.get("province", type=int)
+    inspector_id = request.args.get("inspector", type=int)
     scope: dict = {"region_id": _region_id()}
     place = None
-    if venue_id is not None:
+    if inspector_id is not None:
+        # The stalls one inspector of the region inspected (the coverage page's drill-down).
+        place = access.account_or_404(current_user, inspector_id)
+        scope["inspector_id"] = place.id
+    elif venue_id is not None:
         place = access.venue_or_404(current_user, venue_id)
         scope["venue_ids"] = [place.id]
     elif province_id is not None:
@@ -314,6 +319,7 @@ def stalls():
     filters = {
         "venue": request.args.get("venue", type=int),
         "province": request.args.get("province", type=int),
+        "inspector": request.args.get("inspector", type=int),
         "state": state,
     }
     return render_template(

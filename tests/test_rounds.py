@@ -432,6 +432,26 @@ def test_coverage_drills_down_to_stalls_and_exports_them(
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
 
 
+def test_coverage_by_inspector_drills_down_to_the_stalls_they_inspected(
+    as_coordinator, campaign, venue, region, other_region, inspector, version
+):
+    colleague = factories.user("inspector", region=region)
+    mine, theirs, _left = stalls(venue, "I1", "I2", "I3")
+    inspect(mine, inspector, version, PASS_ALL)
+    inspect(theirs, colleague, version, PASS_ALL)
+    page = as_coordinator.get("/rounds/coverage?by=inspector").get_data(as_text=True)
+    link = f"/rounds/coverage/stalls?inspector={inspector.id}&amp;state=inspected"
+    assert link in page
+    listed = as_coordinator.get(f"/rounds/coverage/stalls?inspector={inspector.id}&state=inspected")
+    text = listed.get_data(as_text=True)
+    assert listed.status_code == 200 and inspector.name in text
+    assert "I1" in text and "I2" not in text and "I3" not in text
+    elsewhere = factories.user("inspector", region=other_region)
+    assert (
+        as_coordinator.get(f"/rounds/coverage/stalls?inspector={elsewhere.id}").status_code == 404
+    )
+
+
 def test_the_grid_gives_each_stall_a_symbol_and_a_word(
     as_coordinator, campaign, venue, inspector, version
 ):
