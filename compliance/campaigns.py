@@ -170,22 +170,6 @@ def is_latest(campaign: Campaign) -> bool:
     return not db.session.scalar(select(exists(later_with_inspections)))
 
 
-def days(campaign: Campaign) -> tuple[date, date]:
-    """The days its chart spans: its own, stretched to any day it has inspections on.
-
-    A running campaign takes inspections after its planned last day (a chamber may extend
-    the follow-up); the chart never hides them.
-    """
-    first, last = db.session.execute(
-        select(func.min(Inspection.submitted_day), func.max(Inspection.submitted_day)).where(
-            Inspection.campaign_id == campaign.id
-        )
-    ).one()
-    return (min(campaign.first_day, first or campaign.first_day)), max(
-        campaign.last_day, last or campaign.last_day
-    )
-
-
 # -- changing -----------------------------------------------------------------------------------
 
 

@@ -75,7 +75,7 @@ def today() -> date:
 class CampaignView:
     """The campaign a page shows, as the figures need it.
 
-    ``first_day``/``last_day`` are the days its chart spans (:func:`campaigns.days`);
+    ``first_day``/``last_day`` are the days its chart spans (:func:`campaign_view`);
     ``latest`` says no later campaign has inspections, so the stall rows hold its results;
     ``asked`` says the URL named it (links then keep ``campaign=<code>``).
     """
@@ -91,9 +91,9 @@ class CampaignView:
 def campaign_view(campaign: Campaign, *, asked: bool = False) -> CampaignView:
     """What the figures need of ``campaign`` (two queries).
 
-    Its chart spans its days stretched to any day it has inspections on, as
-    :func:`campaigns.days` has it, but read from the per-day tally (two index seeks on its
-    key, where the inspections would be a scan of the campaign's).
+    Its chart spans its days stretched to any day it has inspections on (a running campaign
+    takes inspections after its planned last day; the chart never hides them), read from the
+    per-day tally: two index seeks on its key, where the inspections would be a scan.
     """
     first, last = db.session.execute(
         select(func.min(DailyTally.day), func.max(DailyTally.day)).where(
