@@ -66,6 +66,32 @@ def _problem_on(form, code: str) -> None:
     field.errors = [*field.errors, ACCOUNT_PROBLEMS[code]]
 
 
+def _details(form) -> dict:
+    """What the create and edit forms both set, as compliance/accounts.py takes it."""
+    return dict(
+        name=form.name.data,
+        role=form.role.data,
+        region_id=_region_id(form),
+        language=form.language.data,
+        actor=_actor(),
+    )
+
+
+_REFUSED = object()
+
+
+def _committed(form, change):
+    """Run ``change`` and commit; a refusal is rolled back and shown on the form (_REFUSED)."""
+    try:
+        result = change()
+    except account_rules.AccountError as error:
+        db.session.rollback()
+        _problem_on(form, error.code)
+        return _REFUSED
+    db.session.commit()
+    return result
+
+
 @bp.get("/accounts")
 @CHAMBER
 def account_list():
@@ -88,22 +114,14 @@ def account_new():
         # The account most often made: an admin invites coordinators, a coordinator inspectors.
         form.role.data = COORDINATOR if current_user.role == ADMIN else INSPECTOR
     if form.validate_on_submit():
-        try:
-            account, token = account_rules.create_account(
-                db.session,
-                current_user,
-                username=form.username.data,
-                name=form.name.data,
-                role=form.role.data,
-                region_id=_region_id(form),
-                language=form.language.data,
-                actor=_actor(),
-            )
-        except account_rules.AccountError as error:
-            db.session.rollback()
-            _problem_on(form, error.code)
-        else:
-            db.session.commit()
+        made = _committed(
+            form,
+            lambda: account_rules.create_account(
+                db.session, current_user, username=form.username.data, **_details(form)
+            ),
+        )
+        if made is not _REFUSED:
+            account, token = made
             flash(
                 _("Account %(username)s created.", username=_isolated(account.username)), "success"
             )
@@ -133,22 +151,13 @@ def account(account_id: int):
     account = access.account_or_404(current_user, account_id)
     form = _with_choices(EditAccountForm(obj=account), account)
     if form.validate_on_submit():
-        try:
-            moved = account_rules.update_account(
-                db.session,
-                current_user,
-                account,
-                name=form.name.data,
-                role=form.role.data,
-                region_id=_region_id(form),
-                language=form.language.data,
-                actor=_actor(),
-            )
-        except account_rules.AccountError as error:
-            db.session.rollback()
-            _problem_on(form, error.code)
-        else:
-            db.session.commit()
+        moved = _committed(
+            form,
+            lambda: account_rules.update_account(
+                db.session, current_user, account, **_details(form)
+            ),
+        )
+        if moved is not _REFUSED:
             flash(
                 _("Account saved. Its sessions are ended: it must log in again.")
                 if moved
