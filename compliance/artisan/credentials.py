@@ -177,37 +177,32 @@ def session_artisan(artisan_id: object, version: object) -> Artisan | None:
     return artisan
 
 
-def reissue_badge(artisan: Artisan, secret: str, actor: User) -> str:
-    """A lost badge: a new code; the old one fails from now on. Returns the new code."""
-    before = {"badge_version": artisan.badge_version}
-    artisan.badge_version += 1
-    code = ensure_badge(artisan, secret)
+def _new_version(artisan: Artisan, counter: str, action: str, actor: User) -> None:
+    """Count ``artisan.<counter>`` up (what the old version gave fails from now on), audited."""
+    before = {counter: getattr(artisan, counter)}
+    setattr(artisan, counter, before[counter] + 1)
     audit(
         f"user:{actor.id}",
-        "artisan.badge_reissue",
+        action,
         "artisan",
         artisan.id,
         actor_id=actor.id,
         before=before,
-        after={"badge_version": artisan.badge_version},
+        after={counter: getattr(artisan, counter)},
     )
+
+
+def reissue_badge(artisan: Artisan, secret: str, actor: User) -> str:
+    """A lost badge: a new code; the old one fails from now on. Returns the new code."""
+    _new_version(artisan, "badge_version", "artisan.badge_reissue", actor)
+    code = ensure_badge(artisan, secret)
     db.session.commit()
     return code
 
 
 def reissue_slip(artisan: Artisan, secret: str, actor: User) -> Slip:
     """A lost slip or PIN: a new private link and PIN; the old ones (and open sessions) end."""
-    before = {"private_version": artisan.private_version}
-    artisan.private_version += 1
+    _new_version(artisan, "private_version", "artisan.slip_reissue", actor)
     slip = ensure_slip(artisan, secret)
-    audit(
-        f"user:{actor.id}",
-        "artisan.slip_reissue",
-        "artisan",
-        artisan.id,
-        actor_id=actor.id,
-        before=before,
-        after={"private_version": artisan.private_version},
-    )
     db.session.commit()
     return slip
