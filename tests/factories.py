@@ -64,10 +64,15 @@ def province(region_row: Region | None = None, code: str | None = None) -> Provi
     return row
 
 
-def venue(region: Region | None = None, kind: str = "fan_zone", city: str = "Rabat") -> Venue:
+def venue(
+    region: Region | None = None,
+    kind: str = "fan_zone",
+    city: str = "Rabat",
+    code: str | None = None,
+) -> Venue:
     n = next(_seq)
     row = Venue(
-        code=f"TST-{n}",
+        code=code or f"TST-{n}",
         province=province(region),
         kind=kind,
         city=city,

@@ -18,18 +18,12 @@ from .registerfiles import HEADER_AR, HEADER_FR, csv_bytes, row, xlsx_bytes
 
 @pytest.fixture
 def rabat(region):
-    venue = factories.venue(region)
-    venue.code = "RBT-FZ1"
-    db.session.commit()
-    return venue
+    return factories.venue(region, code="RBT-FZ1")
 
 
 @pytest.fixture
 def marrakech(other_region):
-    venue = factories.venue(other_region, city="Marrakech")
-    venue.code = "MRK-FZ1"
-    db.session.commit()
-    return venue
+    return factories.venue(other_region, city="Marrakech", code="MRK-FZ1")
 
 
 def preview(data: bytes, region_id: int | None) -> register.RegisterImport:
