@@ -6,7 +6,9 @@ client and logged in, the coordinator home page (Rabat-Salé-Kénitra), the nati
 admin), a venue page and the rounds' coverage page of the home region (``/rounds/coverage``,
 per venue: inspected, never inspected, due again), each p50 over ``--runs`` requests after a
 warm-up, and the bare SQL that the home page runs (the floor: the same statements straight on
-a DBAPI connection).
+a DBAPI connection). The home and national pages are timed again with a one-week date range
+(``WEEK``), and with that week, a craft and a verdict (``CRAFT``, ``VERDICT``); the national
+stall list is timed showing the stalls never inspected.
 
 Run from the repository root::
 
@@ -17,18 +19,26 @@ Run from the repository root::
 The schema is rebuilt from the Alembic migrations (everything in that database is dropped), so
 never point it at a database you care about. Every inspection belongs to one running campaign
 (AFCON 2025, every venue taking part), as the pages show one campaign at a time.
-``--stalls`` and ``--inspections`` make a smaller database to try the script. ``--reuse``
-keeps a database this script filled before and only times. The last line is::
+``--stalls`` and ``--inspections`` change the size: ``--stalls 200000 --inspections 2000000``
+is ten times the tournament (32 million answers; the fill takes minutes). ``--reuse`` keeps a
+database this script filled before and only times. The last line is::
 
     dashboard db=<sqlite|postgresql> stalls=20000 inspections=200000 home_p50_ms=<n> \
 national_p50_ms=<n> venue_p50_ms=<n> floor_p50_ms=<n> coverage_p50_ms=<n> \
-national_dated_p50_ms=<n> home_dated_p50_ms=<n>
+national_dated_p50_ms=<n> home_dated_p50_ms=<n> national_filtered_p50_ms=<n> \
+home_filtered_p50_ms=<n> stalls_never_p50_ms=<n>
 
-(``*_dated``: the home and national pages with a one-week date range, ``WEEK``.)
+Target: every page p50 <= 50 ms at 200,000 inspections and <= 150 ms at 2,000,000, on SQLite
+and on PostgreSQL.
 
-Target: every page p50 <= 150 ms on SQLite and on PostgreSQL. Rows are made with SQLAlchemy
-Core ``executemany`` (batched inserts), scores and verdicts with :mod:`compliance.scoring`, and
-corrective actions opened and closed as :func:`compliance.inspections.submit` would.
+The fill: scores and verdicts come from :mod:`compliance.scoring`, corrective actions are
+opened and closed as :func:`compliance.inspections.submit` would, and the random draws are made
+in a fixed order, so a seed gives the same rows at any loader. The big tables are written as
+they are generated (memory stays bounded at any size), in one transaction, with their secondary
+indexes dropped first and made again from their own definitions at the end: on PostgreSQL by
+``COPY ... FREEZE``, on SQLite by ``executemany`` with the journal and fsync off (this fill
+only). The tallies are then computed by :func:`compliance.chamber.tallies.rebuild`, and the
+planner's statistics refreshed.
 """
 
 from __future__ import annotations
@@ -38,6 +48,7 @@ import os
 import random
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from datetime import date, datetime, timedelta
@@ -62,12 +73,9 @@ from compliance.models import (  # noqa: E402
     OPEN,
     RUNNING,
     SUBMITTED,
-    Answer,
-    Artisan,
     Campaign,
     CampaignVenue,
     Chamber,
-    CorrectiveAction,
     Inspection,
     Province,
     Region,
@@ -83,6 +91,7 @@ PASSWORD = "bench-password"
 START, DAYS = date(2025, 12, 21), 29  # the tournament, 21 Dec 2025 - 18 Jan 2026
 HOME_REGION = "MA-04"
 WEEK = (date(2026, 1, 5), date(2026, 1, 11))  # the dated pages' range: a week of the tournament
+CRAFT, VERDICT = "carpets", "non_compliant"  # the filtered pages: that week, a craft, a verdict
 CHUNK = 20_000
 
 REGIONS = (
@@ -159,10 +168,246 @@ def reset_schema() -> None:
             conn.execute(text(f"DELETE FROM {table}"))
 
 
+# -- bulk load ---------------------------------------------------------------------------------
+# The five big tables go in through a loader: COPY on PostgreSQL, executemany on SQLite, both in
+# one transaction with the tables' secondary indexes dropped first and built again at the end
+# (from their own definitions, so the schema ends as the migrations made it). Rows are written
+# as they are generated: memory holds a few per-stall lists, never the inspections or answers.
+BULK = ("artisan", "stall", "inspection", "answer", "corrective_action")
+ARTISAN_COLUMNS = (
+    "id",
+    "nia",
+    "name_ar",
+    "name_latin",
+    "search_text",
+    "craft",
+    "category",
+    "phone",
+    "badge_version",
+    "private_version",
+    "created_at",
+)
+STALL_COLUMNS = (
+    "id",
+    "venue_id",
+    "code",
+    "location",
+    "artisan_id",
+    "latest_inspection_id",
+    "followup_requested_at",
+)
+INSPECTION_COLUMNS = (
+    "id",
+    "stall_id",
+    "inspector_id",
+    "checklist_version_id",
+    "campaign_id",
+    "status",
+    "started_at",
+    "updated_at",
+    "submitted_at",
+    "submitted_day",
+    "latitude",
+    "longitude",
+    "score",
+    "verdict",
+    "critical_failures",
+    "fingerprint",
+)
+ANSWER_COLUMNS = ("id", "inspection_id", "item_key", "result", "comment", "updated_at")
+ACTION_COLUMNS = (
+    "id",
+    "stall_id",
+    "item_key",
+    "opened_by_id",
+    "campaign_id",
+    "opened_day",
+    "due_date",
+    "status",
+    "created_at",
+    "closed_at",
+    "closed_by_inspection_id",
+    "closed_by_user_id",
+    "close_reason",
+    "fix_reported_at",
+)
+FAILED_COMMENT = "لا يوجد سعر على بعض المنتوجات"
+
+
+class SqliteLoad:
+    """executemany in one transaction; journal and fsync off for this fill only (a crash
+    leaves a scratch database to fill again)."""
+
+    batch = 50_000
+
+    def __init__(self, engine):
+        self.raw = engine.raw_connection()
+        self.conn = self.raw.driver_connection
+        self.pending: dict[str, list[tuple]] = {}
+        self.sql: dict[str, str] = {}
+
+    @staticmethod
+    def stamp(value: datetime) -> str:
+        """A DateTime as SQLAlchemy stores it in SQLite."""
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def begin(self) -> None:
+        self.restore = {
+            pragma: self.conn.execute(f"PRAGMA {pragma}").fetchone()[0]
+            for pragma in ("journal_mode", "synchronous", "cache_size")
+        }
+        self.isolation_level = self.conn.isolation_level
+        self.conn.isolation_level = None  # transactions by hand below
+        self.conn.execute("PRAGMA journal_mode = OFF")
+        self.conn.execute("PRAGMA synchronous = OFF")
+        self.conn.execute("PRAGMA cache_size = -1000000")  # 1 GB: the unique answer index
+        self.conn.execute("BEGIN")
+        marks = ", ".join("?" * len(BULK))
+        self.indexes = self.conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            f"AND tbl_name IN ({marks})",
+            BULK,
+        ).fetchall()
+        for name, _sql in self.indexes:
+            self.conn.execute(f'DROP INDEX "{name}"')
+
+    def open(self, table: str, columns: tuple[str, ...], spool: bool = False) -> None:
+        self.pending[table] = []
+        self.sql[table] = (
+            f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})'
+        )
+
+    def add(self, table: str, row: tuple) -> None:
+        rows = self.pending[table]
+        rows.append(row)
+        if len(rows) >= self.batch:
+            self.flush(table)
+
+    def add_many(self, table: str, rows: list[tuple]) -> None:
+        pending = self.pending[table]
+        pending += rows
+        if len(pending) >= self.batch:
+            self.flush(table)
+
+    def flush(self, table: str) -> None:
+        self.conn.executemany(self.sql[table], self.pending[table])
+        self.pending[table] = []
+
+    def close(self, table: str) -> None:
+        self.flush(table)
+
+    def finish(self) -> None:
+        began = time.perf_counter()
+        for _name, sql in self.indexes:
+            self.conn.execute(sql)
+        self.conn.execute("COMMIT")
+        for pragma, value in self.restore.items():
+            self.conn.execute(f"PRAGMA {pragma} = {value}")
+        self.conn.isolation_level = self.isolation_level
+        self.raw.close()
+        log(f"indexes built again in {time.perf_counter() - began:.0f} s")
+
+
+class PostgresLoad:
+    """COPY ... FREEZE into the tables, truncated in the same transaction (so the rows need no
+    vacuum to be visible to index-only scans). The generator's rows are consistent by
+    construction, so foreign-key triggers are off for the load (session_replication_role):
+    one table's rows can stream while another's wait in a temporary file."""
+
+    def __init__(self, engine):
+        self.raw = engine.raw_connection()
+        self.conn = self.raw.driver_connection
+        self.copies: dict[str, object] = {}
+        self.spools: dict[str, object] = {}
+        self.columns: dict[str, tuple[str, ...]] = {}
+
+    @staticmethod
+    def stamp(value: datetime) -> str:
+        return value.isoformat(" ")
+
+    def begin(self) -> None:
+        cursor = self.conn.cursor()
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
+        tables = list(BULK)
+        # Secondary indexes, and unique constraints other than primary keys (nothing refers
+        # to them), with the statements that make them again.
+        self.constraints = cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+            "FROM pg_constraint WHERE contype = 'u' AND conrelid::regclass::text = ANY(%s)",
+            (tables,),
+        ).fetchall()
+        self.indexes = cursor.execute(
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "WHERE i.indrelid::regclass::text = ANY(%s) AND NOT i.indisprimary AND NOT EXISTS "
+            "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+            (tables,),
+        ).fetchall()
+        for table, name, _definition in self.constraints:
+            cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+        for name, _definition in self.indexes:
+            cursor.execute(f"DROP INDEX {name}")
+        # Empty already; truncated here for FREEZE (with the empty tables that refer to them).
+        cursor.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
+
+    def open(self, table: str, columns: tuple[str, ...], spool: bool = False) -> None:
+        """Stream ``table`` now (one at a time), or into a temporary file copied at close."""
+        self.columns[table] = columns
+        if spool:
+            self.spools[table] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        else:
+            statement = f'COPY "{table}" ({", ".join(columns)}) FROM STDIN (FREEZE)'
+            cursor = self.conn.cursor()
+            copy = cursor.copy(statement)
+            self.copies[table] = (cursor, copy, copy.__enter__())
+
+    def _write(self, table: str, text_: str) -> None:
+        if table in self.spools:
+            self.spools[table].write(text_)
+        else:
+            self.copies[table][2].write(text_)
+
+    def add(self, table: str, row: tuple) -> None:
+        self._write(table, "\t".join(r"\N" if v is None else str(v) for v in row) + "\n")
+
+    def add_many(self, table: str, rows: list[tuple]) -> None:
+        self._write(
+            table,
+            "".join("\t".join(r"\N" if v is None else str(v) for v in row) + "\n" for row in rows),
+        )
+
+    def close(self, table: str) -> None:
+        if table in self.spools:
+            spool = self.spools.pop(table)
+            spool.seek(0)
+            self.open(table, self.columns[table])
+            while chunk := spool.read(1 << 20):
+                self._write(table, chunk)
+            spool.close()
+        cursor, copy, _writer = self.copies.pop(table)
+        copy.__exit__(None, None, None)
+        cursor.close()
+
+    def finish(self) -> None:
+        began = time.perf_counter()
+        cursor = self.conn.cursor()
+        for table, name, definition in self.constraints:
+            cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
+        for _name, definition in self.indexes:
+            cursor.execute(definition)
+        self.conn.commit()
+        self.raw.close()
+        log(f"indexes built again in {time.perf_counter() - began:.0f} s")
+
+
 def fill(
     rng: random.Random, stall_count: int = STALLS, inspection_count: int = INSPECTIONS
 ) -> None:
-    """Places, people, stalls and inspections (20,000 and 200,000) with answers and follow-ups."""
+    """Places, people, stalls and inspections (20,000 and 200,000) with answers and follow-ups.
+
+    The random draws are made in the same order whatever the loader, so a seed gives the same
+    database on both engines (and as this bench made before it loaded in bulk).
+    """
     began = time.perf_counter()
     version, _ = checklist_store.store(load_file(ROOT / "checklists" / "afcon-2025.toml"))
     checklist = checklist_store.definition(version)
@@ -228,46 +473,6 @@ def fill(
     campaign_id = campaign.id
     insert_rows(CampaignVenue, [dict(campaign_id=campaign_id, venue_id=v["id"]) for v in venues])
 
-    # Stalls shared out by region weight (host regions twice the others), then by venue.
-    venue_weights = [
-        weights[venue_region[i] - 1] * rng.uniform(0.5, 1.5) for i in range(len(venues))
-    ]
-    stall_venue = rng.choices(range(1, len(venues) + 1), weights=venue_weights, k=stall_count)
-    artisans, stalls = [], []
-    quality: list[float] = []
-    for sid in range(1, stall_count + 1):
-        first, family = rng.choice(NAMES), rng.choice(FAMILIES)
-        name_ar, name_latin = f"{first[0]} {family[0]}", f"{first[1]} {family[1]}"
-        nia = f"NIA{sid:08d}"
-        artisans.append(
-            dict(
-                id=sid,
-                nia=nia,
-                name_ar=name_ar,
-                name_latin=name_latin,
-                search_text=artisan_search_text(name_ar, name_latin, nia),
-                craft=rng.choice(CRAFTS),
-                category=rng.choice(CATEGORIES),
-                phone=None,
-                badge_version=1,
-                private_version=1,
-                created_at=datetime(2025, 12, 1),
-            )
-        )
-        stalls.append(
-            dict(
-                id=sid,
-                venue_id=stall_venue[sid - 1],
-                code=f"B-{sid:05d}",
-                location=f"Allée {1 + sid % 9}",
-                artisan_id=sid,
-                latest_inspection_id=None,
-                followup_requested_at=None,
-            )
-        )
-        quality.append(rng.betavariate(8, 1.6))  # most stalls good, a tail of poor ones
-    insert_rows(Artisan, artisans)
-
     users = [dict(id=1, username="admin", name="Admin", role=ADMIN, region_id=None)]
     inspectors: dict[int, list[int]] = {}
     for n, (code, *_rest) in enumerate(REGIONS, 1):
@@ -302,105 +507,180 @@ def fill(
         )
     insert_rows(User, users)
 
+    load = (
+        PostgresLoad(db.engine) if db.engine.dialect.name == "postgresql" else SqliteLoad(db.engine)
+    )
+    stamp = load.stamp
+    load.begin()
+
+    # Stalls shared out by region weight (host regions twice the others), then by venue.
+    venue_weights = [
+        weights[venue_region[i] - 1] * rng.uniform(0.5, 1.5) for i in range(len(venues))
+    ]
+    stall_venue = rng.choices(range(1, len(venues) + 1), weights=venue_weights, k=stall_count)
+    quality: list[float] = []
+    created = stamp(datetime(2025, 12, 1))
+    load.open("artisan", ARTISAN_COLUMNS)
+    for sid in range(1, stall_count + 1):
+        first, family = rng.choice(NAMES), rng.choice(FAMILIES)
+        name_ar, name_latin = f"{first[0]} {family[0]}", f"{first[1]} {family[1]}"
+        nia = f"NIA{sid:08d}"
+        craft = rng.choice(CRAFTS)
+        category = rng.choice(CATEGORIES)
+        load.add(
+            "artisan",
+            (
+                sid,
+                nia,
+                name_ar,
+                name_latin,
+                artisan_search_text(name_ar, name_latin, nia),
+                craft,
+                category,
+                None,
+                1,
+                1,
+                created,
+            ),
+        )
+        quality.append(rng.betavariate(8, 1.6))  # most stalls good, a tail of poor ones
+    load.close("artisan")
+
     # 200,000 visits: about 5% of stalls never visited, the others 1..20 times.
     visited = [sid for sid in range(1, stall_count + 1) if rng.random() > 0.05]
     counts = dict.fromkeys(visited, 1)
     for sid in rng.choices(visited, k=inspection_count - len(visited)):
         counts[sid] += 1
-    inspections, answers, actions = [], [], []
-    answer_id = 0
+    latest: list[str | None] = [None] * (stall_count + 1)
+    load.open("answer", ANSWER_COLUMNS)
+    load.open("inspection", INSPECTION_COLUMNS, spool=True)
+    load.open("corrective_action", ACTION_COLUMNS, spool=True)
+    inspection_total = answer_id = action_id = 0
+    na_allowed = [item.na_allowed for item in items]
+    keys = [item.key for item in items]
+    PASS, FAIL, NA = scoring.PASS, scoring.FAIL, scoring.NA
+    outcomes: dict[tuple[str, ...], scoring.Outcome] = {}  # score() of each answer pattern
     for sid in visited:
         region_id = venue_region[stall_venue[sid - 1] - 1]
-        days = sorted(rng.randrange(DAYS) for _ in range(counts[sid]))
+        region_inspectors = inspectors[region_id]
+        visits = counts[sid]
+        days = sorted(rng.randrange(DAYS) for _ in range(visits))
         p = quality[sid - 1]
-        open_actions: dict[str, dict] = {}
-        latest = None
+        open_actions: dict[str, list] = {}
+        actions: list[list] = []
+        answers: list[tuple] = []
         for visit, day_offset in enumerate(days):
             day = START + timedelta(days=day_offset)
             # 09:00-18:00 in Morocco (UTC+1), stored as naive UTC; visits that day are ordered.
             at = datetime(day.year, day.month, day.day, 8) + timedelta(
-                minutes=540 * (visit + 1) // (counts[sid] + 1)
+                minutes=540 * (visit + 1) // (visits + 1)
             )
             p_visit = min(0.995, p + 0.015 * visit)  # stalls improve as they are followed up
-            given = {}
-            for item in items:
-                if item.na_allowed and rng.random() < 0.15:
-                    given[item.key] = scoring.NA
-                else:
-                    given[item.key] = scoring.PASS if rng.random() < p_visit else scoring.FAIL
-            outcome = scoring.score(checklist, given)
-            iid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-            inspections.append(
-                dict(
-                    id=iid,
-                    stall_id=sid,
-                    inspector_id=rng.choice(inspectors[region_id]),
-                    checklist_version_id=version.id,
-                    campaign_id=campaign_id,
-                    status=SUBMITTED,
-                    started_at=at - timedelta(minutes=3),
-                    updated_at=at,
-                    submitted_at=at,
-                    submitted_day=day,
-                    latitude=None,
-                    longitude=None,
-                    score=outcome.score,
-                    verdict=outcome.verdict,
-                    critical_failures=len(outcome.critical_failures),
-                    fingerprint=None,
-                )
+            results = tuple(
+                NA
+                if allowed and rng.random() < 0.15
+                else (PASS if rng.random() < p_visit else FAIL)
+                for allowed in na_allowed
             )
-            for key, result in given.items():
+            outcome = outcomes.get(results)
+            if outcome is None:
+                outcome = outcomes[results] = scoring.score(
+                    checklist, dict(zip(keys, results, strict=True))
+                )
+            iid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            at_text = stamp(at)
+            load.add(
+                "inspection",
+                (
+                    iid,
+                    sid,
+                    rng.choice(region_inspectors),
+                    version.id,
+                    campaign_id,
+                    SUBMITTED,
+                    stamp(at - timedelta(minutes=3)),
+                    at_text,
+                    at_text,
+                    day.isoformat(),
+                    None,
+                    None,
+                    outcome.score,
+                    outcome.verdict,
+                    len(outcome.critical_failures),
+                    None,
+                ),
+            )
+            inspection_total += 1
+            for key, result in zip(keys, results, strict=True):
                 answer_id += 1
                 answers.append(
-                    dict(
-                        id=answer_id,
-                        inspection_id=iid,
-                        item_key=key,
-                        result=result,
-                        comment=""
-                        if result != scoring.FAIL or rng.random() < 0.7
-                        else "لا يوجد سعر على بعض المنتوجات",
-                        updated_at=at,
+                    (
+                        answer_id,
+                        iid,
+                        key,
+                        result,
+                        "" if result != FAIL or rng.random() < 0.7 else FAILED_COMMENT,
+                        at_text,
                     )
                 )
             for due in scoring.corrective_actions(checklist, outcome, day):
                 if due.item_key not in open_actions:
-                    row = dict(
-                        stall_id=sid,
-                        item_key=due.item_key,
-                        opened_by_id=iid,
-                        campaign_id=campaign_id,
-                        opened_day=day,
-                        due_date=due.due,
-                        status=OPEN,
-                        created_at=at,
-                        closed_at=None,
-                        closed_by_inspection_id=None,
-                        closed_by_user_id=None,
-                        close_reason=None,
-                        fix_reported_at=None,
-                    )
+                    action_id += 1
+                    row = [
+                        action_id,
+                        sid,
+                        due.item_key,
+                        iid,
+                        campaign_id,
+                        day.isoformat(),
+                        due.due.isoformat(),
+                        OPEN,
+                        at_text,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                    ]
                     open_actions[due.item_key] = row
                     actions.append(row)
-            for key in [k for k in open_actions if given[k] == scoring.PASS]:
+            passed = dict(zip(keys, results, strict=True))
+            for key in [k for k in open_actions if passed[k] == PASS]:
                 row = open_actions.pop(key)
-                row.update(status=CLOSED, closed_at=at, closed_by_inspection_id=iid)
-            latest = iid
-        stalls[sid - 1]["latest_inspection_id"] = latest
+                row[7], row[9], row[10] = CLOSED, at_text, iid
+            latest[sid] = iid
+        load.add_many("answer", answers)
+        load.add_many("corrective_action", [tuple(row) for row in actions])
+    load.close("answer")
+    load.close("inspection")
+    load.close("corrective_action")
     log(
-        f"generated {len(inspections)} inspections, {len(answers)} answers, "
-        f"{len(actions)} corrective actions in {time.perf_counter() - began:.0f} s"
+        f"generated and loaded {inspection_total} inspections, {answer_id} answers, "
+        f"{action_id} corrective actions in {time.perf_counter() - began:.0f} s"
     )
-    insert_rows(Stall, stalls)
-    insert_rows(Inspection, inspections)
-    del inspections
-    insert_rows(Answer, answers)
-    del answers
-    insert_rows(CorrectiveAction, actions)
-    # Stalls went in before their inspections: compute the dashboards' tallies in one pass
-    # (from here on compliance/chamber/tallies.py keeps them, as in production).
+    load.open("stall", STALL_COLUMNS)
+    load.add_many(
+        "stall",
+        [
+            (
+                sid,
+                stall_venue[sid - 1],
+                f"B-{sid:05d}",
+                f"Allée {1 + sid % 9}",
+                sid,
+                latest[sid],
+                None,
+            )
+            for sid in range(1, stall_count + 1)
+        ],
+    )
+    load.close("stall")
+    load.finish()
+    # The dashboards' tallies in one pass (from here on compliance/chamber/tallies.py keeps
+    # them, as in production).
+    rebuilt = time.perf_counter()
     tallies.rebuild()
+    log(f"tallies rebuilt in {time.perf_counter() - rebuilt:.0f} s")
     if db.engine.dialect.name == "postgresql":
         # Rows above were given their ids: move the sequences past them.
         for table in (
@@ -412,6 +692,7 @@ def fill(
             "stall",
             "user",
             "answer",
+            "corrective_action",
         ):
             db.session.execute(
                 text(
@@ -552,11 +833,17 @@ def main() -> None:
     week = f"?date_from={WEEK[0].isoformat()}&date_to={WEEK[1].isoformat()}"
     home_dated = p50(get(coordinator, f"/chamber/{week}"), args.runs)
     national_dated = p50(get(admin, f"/chamber/{week}"), args.runs)
+    narrowed = f"{week}&craft={CRAFT}&verdict={VERDICT}"
+    national_filtered = p50(get(admin, f"/chamber/{narrowed}"), args.runs)
+    home_filtered = p50(get(coordinator, f"/chamber/{narrowed}"), args.runs)
+    stalls_never = p50(get(admin, "/chamber/stalls?state=never"), args.runs)
     print(
         f"dashboard db={dialect} stalls={stalls} inspections={inspections} "
         f"home_p50_ms={home:.0f} national_p50_ms={national:.0f} venue_p50_ms={venue:.0f} "
         f"floor_p50_ms={bare:.0f} coverage_p50_ms={coverage:.0f} "
-        f"national_dated_p50_ms={national_dated:.0f} home_dated_p50_ms={home_dated:.0f}"
+        f"national_dated_p50_ms={national_dated:.0f} home_dated_p50_ms={home_dated:.0f} "
+        f"national_filtered_p50_ms={national_filtered:.0f} "
+        f"home_filtered_p50_ms={home_filtered:.0f} stalls_never_p50_ms={stalls_never:.0f}"
     )
 
 
