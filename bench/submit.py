@@ -51,6 +51,7 @@ from urllib.parse import urlencode
 from PIL import Image
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -111,7 +112,7 @@ def main() -> None:
         port = _free_port()
         server = _gunicorn(env, port, args)
         try:
-            results = _measure(port, args)
+            results = _measure(port, args, CpuMeter(server.pid, url))
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -257,29 +258,88 @@ class Phone:
 # --- the runs -------------------------------------------------------------------------------
 
 
+class CpuMeter:
+    """CPU time used by gunicorn (master and workers), by the PostgreSQL backends serving the
+    bench's database, and by this client: a figure that other loads on the machine disturb far
+    less than the rate (which they share the cores with)."""
+
+    TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, server_pid: int, url) -> None:
+        self.server_pid = server_pid
+        self.engine = create_engine(url, poolclass=NullPool)
+        self.database = url.database
+
+    def _pids(self) -> tuple[list[int], list[int]]:
+        app = [self.server_pid]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.server_pid:  # the parent pid: a worker
+                app.append(int(stat.parent.name))
+        with self.engine.connect() as connection:
+            db = connection.scalars(
+                text(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": self.database},
+            ).all()
+        return app, list(db)
+
+    @staticmethod
+    def _ticks(pid: int) -> int:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone, or another user's (PostgreSQL elsewhere): not counted
+            return 0
+        return int(fields[11]) + int(fields[12])  # utime + stime
+
+    def read(self) -> dict:
+        app, db = self._pids()
+        return {
+            "app": {pid: self._ticks(pid) for pid in app},
+            "db": {pid: self._ticks(pid) for pid in db},
+            "client": time.process_time() * 1000,
+        }
+
+    def since(self, before: dict) -> dict[str, float]:
+        """Milliseconds of CPU each part used since ``before`` (a backend or worker started
+        meanwhile counts from zero)."""
+        now = self.read()
+        used = {"client": now["client"] - before["client"]}
+        for part in ("app", "db"):
+            ticks = sum(t - before[part].get(pid, 0) for pid, t in now[part].items())
+            used[part] = ticks * self.TICK_MS
+        return used
+
+
 class Result:
     """One run: the inspections sent, how many were acknowledged, how long it took."""
 
     def __init__(self, ids: list[str], acknowledged: int, seconds: float, latencies) -> None:
         self.ids, self.seconds, self.latencies = ids, seconds, latencies
+        self.cpu_ms: dict[str, float] = {}
         self.per_s = acknowledged / seconds
         ordered = sorted(latencies)
         self.p99_ms = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
 
 
-def _measure(port: int, args) -> dict[str, Result]:
+def _measure(port: int, args, meter: CpuMeter) -> dict[str, Result]:
     phones = [Phone(port, name) for name in INSPECTORS]
     phones = [phone for phone in phones if phone.stalls]
     rng = random.Random(2025)
     results: dict[str, Result] = {}
     for concurrency in [int(c) for c in args.runs.split(",") if c]:
         name = f"c{concurrency}"
-        results[name] = _run(port, phones, rng, args.size, concurrency, photos=None)
+        results[name] = _run(port, phones, rng, args.size, concurrency, None, meter)
         _report(name, results[name])
     if args.photos:
         pictures = _pictures(args.size * 4)
         results["photos_c8" if args.photos == 8 else f"photos_c{args.photos}"] = result = _run(
-            port, phones, rng, args.size, args.photos, photos=pictures
+            port, phones, rng, args.size, args.photos, pictures, meter
         )
         _report(f"photos_c{args.photos}", result)
     return results
@@ -287,9 +347,12 @@ def _measure(port: int, args) -> dict[str, Result]:
 
 def _report(name: str, result: Result) -> None:
     latencies = sorted(result.latencies)
+    cpu = result.cpu_ms
     print(
         f"{name}: {len(result.ids)} in {result.seconds:.1f} s = {result.per_s:.1f}/s, "
-        f"p50 {statistics.median(latencies) * 1000:.0f} ms, p99 {result.p99_ms:.0f} ms",
+        f"p50 {statistics.median(latencies) * 1000:.0f} ms, p99 {result.p99_ms:.0f} ms; "
+        f"CPU per inspection: app {cpu['app']:.1f} ms, PostgreSQL {cpu['db']:.1f} ms, "
+        f"this client {cpu['client']:.1f} ms",
         flush=True,
     )
 
@@ -319,7 +382,7 @@ def _plan(phone: Phone, rng: random.Random, photos) -> tuple[dict, list]:
     return body, sent
 
 
-def _run(port, phones, rng, size, concurrency, photos) -> Result:
+def _run(port, phones, rng, size, concurrency, photos, meter: CpuMeter) -> Result:
     jobs = []
     for number in range(size):
         phone = phones[number % len(phones)]
@@ -366,15 +429,19 @@ def _run(port, phones, rng, size, concurrency, photos) -> Result:
             latencies.append(elapsed)
             done.append(inspection_id)
 
+    before = meter.read()
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         for _ in pool.map(submit, jobs):
             pass
     seconds = time.perf_counter() - started
+    used = meter.since(before)
     for error in errors[:5]:
         print(error, file=sys.stderr)
     # Counted as done; the check below finds in the database whether each one was stored.
-    return Result([job[1] for job in jobs], len(done), seconds, latencies)
+    result = Result([job[1] for job in jobs], len(done), seconds, latencies)
+    result.cpu_ms = {part: ms / size for part, ms in used.items()}
+    return result
 
 
 def _pictures(n: int) -> list[tuple[bytes, str]]:

@@ -30,21 +30,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import insert, or_, select, text, update
+from sqlalchemy import DateTime, Executable, bindparam, insert, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from . import checklist_store, dates, scoring
 from .checklist import Checklist
-from .extensions import db, dialect_insert
+from .extensions import db
 from .models import (
     CLOSED,
     DRAFT,
     OPEN,
     SUBMITTED,
     Answer,
+    AuditEvent,
     Campaign,
     ChecklistVersion,
     CorrectiveAction,
@@ -57,6 +61,9 @@ from .models import (
 )
 from .photos import N_, ProcessedPhoto
 from .storage import Storage, photo_key
+
+if TYPE_CHECKING:
+    from .access import StallRef
 
 MOROCCO = dates.MOROCCO  # kept for the modules that import it from here
 RESULTS = (scoring.PASS, scoring.FAIL, scoring.NA)
@@ -130,7 +137,7 @@ class OtherVisit(InspectionError):
     """The inspection's id is already another stall's or another inspector's visit."""
 
 
-def _check_owner(inspection: Inspection, stall: Stall, inspector: User) -> None:
+def _check_owner(inspection: Inspection, stall: Stall | StallRef, inspector: User) -> None:
     if inspection.stall_id != stall.id or inspection.inspector_id != inspector.id:
         raise OtherVisit(N_("This inspection number is already used for another visit."))
 
@@ -437,7 +444,7 @@ def clamp_phone_time(moment: datetime | None, now: datetime) -> datetime | None:
 
 def receive(
     inspection_id: str,
-    stall: Stall,
+    stall: Stall | StallRef,
     inspector: User,
     version: ChecklistVersion | checklist_store.VersionRef,
     answers: dict[str, tuple[str, str]],
@@ -505,7 +512,7 @@ def receive(
 
 def _fresh(
     inspection_id: str,
-    stall: Stall,
+    stall: Stall | StallRef,
     inspector: User,
     campaign_id: int,
     version: ChecklistVersion | checklist_store.VersionRef,
@@ -553,29 +560,10 @@ def _fresh(
         "declared_photos": [list(pair) for pair in declared] or None,
         "photos_pending": len(declared),
     }
-    inserted = db.session.execute(
-        dialect_insert(Inspection)
-        .values(row)
-        .on_conflict_do_nothing(index_elements=["id"])
-        .returning(Inspection.id)
-    ).first()
+    inserted = db.session.execute(_statement("insert_submitted"), row).first()
     if inserted is None:
         return None
-    # One multi-row INSERT (an executemany would be one statement per answer on the server).
-    db.session.execute(
-        insert(Answer.__table__).values(
-            [
-                {
-                    "inspection_id": inspection_id,
-                    "item_key": key,
-                    "result": result,
-                    "comment": comment,
-                    "updated_at": now,
-                }
-                for key, (result, comment) in checked.items()
-            ]
-        )
-    )
+    _insert_answers(inspection_id, checked, now)
     _record(
         inspection_id,
         stall_id=stall.id,
@@ -597,7 +585,7 @@ def _fresh(
 
 def _receive(
     inspection_id: str,
-    stall: Stall,
+    stall: Stall | StallRef,
     inspector: User,
     campaign_id: int,
     version: ChecklistVersion | checklist_store.VersionRef,
@@ -612,8 +600,8 @@ def _receive(
     if inspection is None:
         inspection = Inspection(
             id=inspection_id,
-            stall=stall,
-            inspector=inspector,
+            stall_id=stall.id,
+            inspector_id=inspector.id,
             campaign_id=campaign_id,
             checklist_version_id=version.id,
             status=DRAFT,
@@ -791,17 +779,16 @@ def _record(
     the same stall waits there and then re-checks the condition on the row as committed, so
     every statement after it (closing and opening actions) sees what the other one wrote.
     """
+    tallies = _tallies()
     became_latest = (
         db.session.execute(
-            update(Stall)
-            .where(
-                Stall.id == stall_id,
-                or_(Stall.current_at.is_(None), Stall.current_at <= submitted_at),
-            )
-            .values(
-                latest_inspection_id=inspection_id,
-                followup_requested_at=None,
-                **_tallies().current_values(
+            _statement("become_latest"),
+            {
+                "b_stall_id": stall_id,
+                "b_at": submitted_at,
+                "latest_inspection_id": inspection_id,
+                "followup_requested_at": None,
+                **tallies.current_values(
                     version_id=version_id,
                     verdict=outcome.verdict,
                     score=outcome.score,
@@ -810,13 +797,12 @@ def _record(
                     at=submitted_at,
                     campaign_id=campaign_id,
                 ),
-            )
-            .execution_options(synchronize_session=False)
+            },
         ).rowcount
         == 1
     )
     if became_latest:
-        previous = _tallies().replace_current_failures(
+        previous = tallies.replace_current_failures(
             stall_id,
             {key: result for key, result in given.items() if result != scoring.PASS},
             campaign_id=campaign_id,
@@ -826,16 +812,13 @@ def _record(
         fixed = [key for key, result in given.items() if result == scoring.PASS and key in previous]
         if fixed:
             db.session.execute(
-                update(CorrectiveAction)
-                .where(
-                    CorrectiveAction.stall_id == stall_id,
-                    CorrectiveAction.status == OPEN,
-                    CorrectiveAction.item_key.in_(fixed),
-                )
-                .values(
-                    status=CLOSED, closed_at=submitted_at, closed_by_inspection_id=inspection_id
-                )
-                .execution_options(synchronize_session=False)
+                _statement("close_actions"),
+                {
+                    "b_stall_id": stall_id,
+                    "b_items": fixed,
+                    "b_closed_at": submitted_at,
+                    "b_inspection_id": inspection_id,
+                },
             )
         due = scoring.corrective_actions(checklist, outcome, day)
         again = {action.item_key: action.due for action in due if action.item_key in previous}
@@ -844,46 +827,45 @@ def _record(
         if due:
             # A repeated failure keeps its open action (moved above, never opened twice).
             db.session.execute(
-                dialect_insert(CorrectiveAction)
-                .values(
-                    [
-                        {
-                            "stall_id": stall_id,
-                            "item_key": action.item_key,
-                            "opened_by_id": inspection_id,
-                            "campaign_id": campaign_id,
-                            "opened_day": day,
-                            "due_date": action.due,
-                            "status": OPEN,
-                            "created_at": submitted_at,
-                        }
-                        for action in due
-                    ]
-                )
-                .on_conflict_do_nothing(
-                    index_elements=["stall_id", "item_key"],
-                    # A literal, not a parameter: PostgreSQL matches it to the partial index.
-                    index_where=text("status = 'open'"),
-                )
+                _statement("open_actions"),
+                [
+                    {
+                        "stall_id": stall_id,
+                        "item_key": action.item_key,
+                        "opened_by_id": inspection_id,
+                        "campaign_id": campaign_id,
+                        "opened_day": day,
+                        "due_date": action.due,
+                        "status": OPEN,
+                        "created_at": submitted_at,
+                    }
+                    for action in due
+                ],
             )
-    _tallies().count_inspection(
+    tallies.count_inspection(
         campaign_id=campaign_id,
         day=day,
         venue_id=venue_id,
         verdict=outcome.verdict,
         score=outcome.score,
     )
-    audit(
-        f"user:{actor.id}" if actor else "system",
-        "inspection.submit",
-        "inspection",
-        inspection_id,
-        actor_id=actor.id if actor else None,
-        after={
-            "score": outcome.score,
-            "verdict": outcome.verdict,
-            "answers": given,
-            **({"photos_pending": pending} if pending else {}),
+    # The row models.audit() would add, inserted at once (no unit of work to flush).
+    db.session.execute(
+        _statement("audit"),
+        {
+            "at": utcnow(),
+            "actor": f"user:{actor.id}" if actor else "system",
+            "actor_id": actor.id if actor else None,
+            "action": "inspection.submit",
+            "entity": "inspection",
+            "entity_id": inspection_id,
+            "before": None,
+            "after": {
+                "score": outcome.score,
+                "verdict": outcome.verdict,
+                "answers": given,
+                **({"photos_pending": pending} if pending else {}),
+            },
         },
     )
 
@@ -915,6 +897,128 @@ def _failed_again(
                 after={"due_date": due.isoformat(), "inspection": inspection_id},
             )
             action.due_date = due
+
+
+# --- the statements of a submission, built once ---------------------------------------------
+#
+# Building a statement and computing its cache key cost more CPU than running it: a submission
+# runs these from objects built once per engine kind (SQLAlchemy memoizes the cache key on the
+# object, then finds the compiled form in its cache).
+
+_STATEMENTS: dict[tuple[str, str], Executable] = {}
+
+
+def _statement(name: str) -> Executable:
+    dialect = db.session.get_bind().dialect.name
+    statement = _STATEMENTS.get((name, dialect))
+    if statement is None:
+        statement = _STATEMENTS[(name, dialect)] = _BUILDERS[name](dialect)
+    return statement
+
+
+def _upsert(dialect: str, table):
+    """An INSERT with ON CONFLICT for ``dialect`` (see extensions.dialect_insert)."""
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+def _insert_submitted(dialect: str) -> Executable:
+    table = Inspection.__table__
+    return (
+        _upsert(dialect, table).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
+    )
+
+
+def _insert_answers_pg(_dialect: str) -> Executable:
+    # One statement and one row of parameters whatever the number of answers: three arrays.
+    return text(
+        "INSERT INTO answer (inspection_id, item_key, result, comment, updated_at) "
+        "SELECT :inspection_id, a.item_key, a.result, a.comment, :updated_at "
+        "FROM unnest(CAST(:item_keys AS VARCHAR[]), CAST(:results AS VARCHAR[]), "
+        "CAST(:comments AS TEXT[])) AS a(item_key, result, comment)"
+    ).bindparams(bindparam("updated_at", type_=DateTime()))
+
+
+def _insert_answers_rows(_dialect: str) -> Executable:
+    return insert(Answer.__table__)
+
+
+def _insert_answers(inspection_id: str, checked: dict, now: datetime) -> None:
+    """INSERT a new inspection's answers: one statement on PostgreSQL, an executemany on
+    SQLite (where a statement is a function call, not a round trip)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            _statement("insert_answers_pg"),
+            {
+                "inspection_id": inspection_id,
+                "updated_at": now,
+                "item_keys": list(checked),
+                "results": [result for result, _comment in checked.values()],
+                "comments": [comment for _result, comment in checked.values()],
+            },
+        )
+        return
+    db.session.execute(
+        _statement("insert_answers_rows"),
+        [
+            {
+                "inspection_id": inspection_id,
+                "item_key": key,
+                "result": result,
+                "comment": comment,
+                "updated_at": now,
+            }
+            for key, (result, comment) in checked.items()
+        ],
+    )
+
+
+def _become_latest(_dialect: str) -> Executable:
+    # The SET clause comes from the parameters (column names); the WHERE from b_* ones.
+    table = Stall.__table__
+    return update(table).where(
+        table.c.id == bindparam("b_stall_id"),
+        or_(table.c.current_at.is_(None), table.c.current_at <= bindparam("b_at")),
+    )
+
+
+def _close_actions(_dialect: str) -> Executable:
+    table = CorrectiveAction.__table__
+    return (
+        update(table)
+        .where(
+            table.c.stall_id == bindparam("b_stall_id"),
+            table.c.status == OPEN,
+            table.c.item_key.in_(bindparam("b_items", expanding=True)),
+        )
+        .values(
+            status=CLOSED,
+            closed_at=bindparam("b_closed_at"),
+            closed_by_inspection_id=bindparam("b_inspection_id"),
+        )
+    )
+
+
+def _open_actions(dialect: str) -> Executable:
+    return _upsert(dialect, CorrectiveAction.__table__).on_conflict_do_nothing(
+        index_elements=["stall_id", "item_key"],
+        # A literal, not a parameter: PostgreSQL matches it to the partial index.
+        index_where=text("status = 'open'"),
+    )
+
+
+def _insert_audit(_dialect: str) -> Executable:
+    return insert(AuditEvent.__table__)
+
+
+_BUILDERS: dict[str, Callable[[str], Executable]] = {
+    "insert_submitted": _insert_submitted,
+    "insert_answers_pg": _insert_answers_pg,
+    "insert_answers_rows": _insert_answers_rows,
+    "become_latest": _become_latest,
+    "close_actions": _close_actions,
+    "open_actions": _open_actions,
+    "audit": _insert_audit,
+}
 
 
 def _tallies():

@@ -339,14 +339,17 @@ def put_inspection(inspection_id: str):
         raise
 
 
-def _campaign_of(inspection_id: str, stall: Stall) -> tuple[int, int]:
+def _campaign_of(inspection_id: str, stall: access.StallRef) -> tuple[int, int]:
     """The campaign (id, checklist version id) a submission goes to.
 
-    The running campaign that takes the stall; with none, a copy of an inspection already
-    accepted is still answered as the retry it is (its campaign may have closed since).
+    The running campaign that takes the stall (read with it); with none, a copy of an
+    inspection already accepted is still answered as the retry it is (its campaign may have
+    closed since).
     """
-    try:
-        campaign = campaigns.for_stall(stall)
+    if stall.campaign_id is not None:
+        return stall.campaign_id, stall.campaign_version_id
+    try:  # the rare case: the campaigns module says why, in the user's language
+        campaign = campaigns.for_stall(db.session.get(Stall, stall.id))
     except campaigns.NoCampaign as error:
         accepted = db.session.execute(
             select(Inspection.campaign_id, Inspection.checklist_version_id).where(
@@ -356,7 +359,7 @@ def _campaign_of(inspection_id: str, stall: Stall) -> tuple[int, int]:
         if accepted is None:
             raise ApiError(409, "no_campaign", _(error.message)) from None
         return accepted.campaign_id, accepted.checklist_version_id
-    return campaign.id, campaign.checklist_version_id
+    return campaign.id, campaign.checklist_version_id  # started a moment ago
 
 
 def _receive(inspection_id: str):
@@ -364,7 +367,7 @@ def _receive(inspection_id: str):
     stall_id = data.get("stall_id")
     if not edge.is_db_int(stall_id):
         raise _bad(_("The phone sent something this server cannot read. Update the app."))
-    stall = access.stall_or_404(current_user, stall_id)
+    stall = access.stall_ref_or_404(current_user, stall_id)
     campaign_id, expected_version = _campaign_of(inspection_id, stall)
     version_id = data.get("checklist_version_id")
     version = checklist_store.version_ref(version_id) if edge.is_db_int(version_id) else None
