@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from . import checklist_store
 from .checklist import ChecklistError, load_file
@@ -248,8 +248,7 @@ def rebuild_tallies() -> None:
     from .chamber import tallies
 
     tallies.rebuild()
-    counted = db.session.scalar(select(func.coalesce(func.sum(tallies.DailyTally.inspections), 0)))
-    click.echo(f"tallies rebuilt: {counted} submitted inspections counted")
+    click.echo(f"tallies rebuilt: {tallies.counted_inspections()} submitted inspections counted")
 
 
 def init_app(app: Flask) -> None:

@@ -842,13 +842,7 @@ def _record(
                     for action in due
                 ],
             )
-    tallies.count_inspection(
-        campaign_id=campaign_id,
-        day=day,
-        venue_id=venue_id,
-        verdict=outcome.verdict,
-        score=outcome.score,
-    )
+    tallies.count_inspection(inspection_id)
     # The row models.audit() would add, inserted at once (no unit of work to flush).
     db.session.execute(
         _statement("audit"),

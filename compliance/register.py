@@ -707,6 +707,13 @@ class RegisterImport:
                 session.execute(insert(AuditEvent.__table__), audits)
                 audits.clear()
 
+        # Stalls that change venue or artisan, or whose artisan changes craft, take their
+        # inspections out of the dashboards' day tallies here and back in where they now are.
+        from .chamber import tallies  # imported late: the chamber package imports this one
+
+        recounted = _recounted_stalls(session, plan)
+        tallies.uncount_stalls(recounted)
+
         artisan_ids: dict[str, int] = {}
         new_artisans = list(plan.new_artisans.items())
         for chunk in _chunks(new_artisans, 2000):
@@ -770,9 +777,22 @@ class RegisterImport:
             done += len(chunk)
             yield Step("storing", done, total)
 
+        tallies.count_stalls(recounted)
         if audits:
             session.execute(insert(AuditEvent.__table__), audits)
         yield Step("storing", total, total)
+
+
+def _recounted_stalls(session: Session, plan: Plan) -> list[int]:
+    """The stalls whose inspections the day tallies count elsewhere after this import."""
+    stalls = [
+        id_ for id_, before, _after, _whole in plan.changed_stalls
+        if "venue_id" in before or "nia" in before
+    ]  # fmt: skip
+    recrafted = [id_ for id_, before, _after, _whole in plan.changed_artisans if "craft" in before]
+    for chunk in _chunks(recrafted):
+        stalls += session.scalars(select(STALL.c.id).where(STALL.c.artisan_id.in_(chunk))).all()
+    return stalls
 
 
 # A committed import of at least this many changes refreshes the planner's statistics.

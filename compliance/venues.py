@@ -134,9 +134,14 @@ def move_artisan(session: Session, artisan: Artisan, source: Stall, target: Stal
         raise VenueError("stall_closed", code=target.code)
     if target.artisan_id not in (None, artisan.id):
         raise VenueError("stall_taken", code=target.code)
+    from .chamber import tallies  # imported late: the chamber package imports this one
+
+    # Each stall's inspections count for its artisan's craft: counted again once moved.
+    tallies.uncount_stalls([source.id, target.id])
     for stall in (source, target):
         before = stall_state(stall)
         stall.artisan_id = artisan.id if stall is target else None
         session.flush()
         audit(actor.label, "stall.move_artisan", "stall", stall.id, before=before,
               after=stall_state(stall), actor_id=actor.user_id)  # fmt: skip
+    tallies.count_stalls([source.id, target.id])

@@ -132,21 +132,43 @@ def test_other_regions_are_not_counted(region, other_region, inspector, version)
     assert regions["MA-07"].compliance_rate == 0.0
 
 
-def test_date_range_takes_the_latest_inspection_within_it(region, inspector, version):
+def test_a_date_range_counts_the_inspections_made_in_it(region, inspector, version):
     stall = factories.stall(region=region)
     only_later = factories.stall(region=region)
     inspect(stall, inspector, version, answers(price_shown="fail"), DAY1)
     inspect(stall, inspector, version, answers(), DAY3)
     inspect(only_later, inspector, version, answers(), DAY3)
     december = figures.Filters(date_from=date(2025, 12, 21), date_to=date(2025, 12, 31))
+    whole = figures.Filters(date_from=date(2025, 12, 21), date_to=date(2026, 1, 31))
 
     in_december = board(figures.Scope(region_id=region.id), december)
+    in_the_season = board(figures.Scope(region_id=region.id), whole)
     today = board(figures.Scope(region_id=region.id))
 
     assert (in_december.total.inspected, in_december.total.non_compliant) == (1, 1)
-    assert in_december.total.not_inspected == 1
+    assert in_december.total.not_inspected == 0  # a period counts inspections, not stalls
     assert in_december.inspections.count == 1
+    # Both visits of the first stall count: three inspections, two compliant.
+    assert (in_the_season.total.inspected, in_the_season.total.compliant) == (3, 2)
+    assert {rate.key: rate.failed for rate in in_the_season.items}["price_shown"] == 1
     assert (today.total.inspected, today.total.compliant) == (2, 2)
+
+
+def test_a_date_range_filters_on_the_inspections_own_verdict(region, inspector, version):
+    stall = factories.stall(region=region)
+    inspect(stall, inspector, version, answers(price_shown="fail"), DAY1)
+    inspect(stall, inspector, version, answers(), DAY3)
+    season = {"date_from": date(2025, 12, 21), "date_to": date(2026, 1, 31)}
+    scope = figures.Scope(region_id=region.id)
+
+    failed = board(scope, figures.Filters(verdict="non_compliant", **season))
+    never = board(scope, figures.Filters(verdict="not_inspected", **season))
+
+    # The stall is compliant today; its earlier visit in the period was not.
+    assert (failed.total.inspected, failed.total.non_compliant) == (1, 1)
+    assert {rate.key: rate.failed for rate in failed.items}["price_shown"] == 1
+    assert failed.total.open_actions == 0  # the later visit fixed it
+    assert never.total.inspected == 0
 
 
 def test_filters_narrow_the_stalls(region, inspector, version):

@@ -91,6 +91,47 @@ def test_national_page_has_the_twelve_regions(as_admin, rabat):
     assert "Rabat-Salé-Kénitra" in html
 
 
+def test_a_dated_page_says_it_counts_the_inspections_of_the_period(
+    as_coordinator, rabat, inspector, version
+):
+    # The compliant stall is seen again: two inspections of one stall in the period.
+    inspect(rabat["good"], inspector, version, answers(badge_worn="fail"), DAY2)
+
+    html = as_coordinator.get("/chamber/?date_from=2025-12-21&date_to=2025-12-31").get_data(
+        as_text=True
+    )
+    text = text_of(html)
+
+    assert "These figures count the inspections made in this period" in text
+    assert "1 of 3 inspections made in this period were compliant" in text
+    assert "Inspections in this period 3" in text
+    assert "a stall inspected twice counts twice" in text
+    # Stalls are not what a period counts: no stall count, no "never inspected" count.
+    assert "stalls have at least one inspection" not in text
+    assert "stalls registered here" not in text
+    assert "stalls have no inspection yet" not in text
+    assert "Not counted for a period" in text
+
+
+@pytest.mark.parametrize(
+    "language, words",
+    [
+        ("fr", "1 contrôles conformes sur les 2 faits pendant cette période"),
+        ("ar", "1 من أصل 2 مراقبة أُجريت خلال هذه الفترة كانت مطابقة"),
+    ],
+)
+def test_a_dated_page_is_worded_for_a_period_in_french_and_arabic(
+    client, coordinator, rabat, language, words
+):
+    coordinator.language = language
+    db.session.commit()
+    login(client, coordinator)
+
+    html = client.get("/chamber/?date_from=2025-12-21&date_to=2025-12-31").get_data(as_text=True)
+
+    assert words in text_of(html)
+
+
 def test_admin_drills_down_from_region_to_inspection(as_admin, rabat):
     venue = rabat["venue"]
     region_page = as_admin.get("/chamber/regions/MA-04").get_data(as_text=True)

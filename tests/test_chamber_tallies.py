@@ -1,8 +1,9 @@
 """The running tallies behind the dashboards stay equal to the base tables, whoever writes.
 
 compliance/chamber/tallies.py keeps ``Stall.current_*``, ``current_failure`` and
-``daily_tally`` up to date; these tests compare them with a rebuild from the base tables and
-with the figures read from the inspections themselves (the date-range path).
+``day_tally`` up to date; these tests compare them with a rebuild from the base tables, after
+submissions, contests and register imports, and compare a period's figures (read from the day
+tallies) with the same figures counted here from the inspections themselves.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select
 
-from compliance import scoring
+from compliance import register, scoring, venues
+from compliance.admin import importing
 from compliance.artisan import contests
 from compliance.chamber import figures, tallies
 from compliance.extensions import db
@@ -20,6 +22,7 @@ from compliance.models import Inspection, Stall
 from compliance.storage import LocalStorage
 from tests import factories
 from tests.chamber_helpers import answers, inspect, small_checklist
+from tests.registerfiles import csv_bytes, row
 
 DAY1 = datetime(2025, 12, 22, 10)
 DAY2 = datetime(2025, 12, 27, 10)
@@ -75,9 +78,21 @@ def snapshot():
         ).all()
     )
     days = sorted(
-        (row.day, row.venue_id, row.verdict, row.inspections, round(row.score_sum, 6))
-        for row in db.session.scalars(select(tallies.DailyTally))
-        if row.inspections
+        (
+            row.campaign_id,
+            row.venue_id,
+            row.day,
+            row.region_id,
+            row.craft,
+            row.version_id,
+            row.verdict,
+            row.item_key,
+            row.inspections,
+            round(row.score_sum, 6),
+            row.fails,
+            row.nas,
+        )
+        for row in db.session.scalars(select(tallies.DayTally))
     )
     return stalls, failures, days
 
@@ -95,22 +110,103 @@ def test_tallies_kept_while_submitting_equal_a_rebuild(visits):
     assert [
         (row.item_key, row.result) for row in failures if row.stall_id == visits["first"].id
     ] == [("badge_worn", "fail")]
-    assert sum(row[3] for row in days) == 5
+    # Each inspection once per grain: its venue and its region.
+    assert sum(row[8] for row in days if row[1] != tallies.REGION_ROW) == 5
+    assert sum(row[8] for row in days if row[1] == tallies.REGION_ROW) == 5
+    assert tallies.counted_inspections() == 5
+    assert all(row[8] or row[10] or row[11] for row in days)  # no empty row
 
 
-def test_tallied_figures_equal_figures_read_from_the_inspections(region, visits):
+def _made_in(scope, filters, region_of):
+    """A period's figures counted from the inspections themselves (what the tallies must say)."""
+    made = []
+    for inspection in db.session.scalars(select(Inspection)):
+        stall = inspection.stall
+        day = inspection.submitted_day
+        if inspection.status != "submitted" or day is None:
+            continue
+        if (filters.date_from and day < filters.date_from) or (
+            filters.date_to and day > filters.date_to
+        ):
+            continue
+        if scope.region_id is not None and region_of(stall) != scope.region_id:
+            continue
+        if scope.venue_id is not None and stall.venue_id != scope.venue_id:
+            continue
+        if filters.craft and stall.artisan.craft != filters.craft:
+            continue
+        if filters.kind and stall.venue.kind != filters.kind:
+            continue
+        if filters.verdict and inspection.verdict != filters.verdict:
+            continue
+        made.append(inspection)
+    fails, nas = {}, {}
+    for inspection in made:
+        for answer in inspection.answers:
+            if answer.result == "fail":
+                fails[answer.item_key] = fails.get(answer.item_key, 0) + 1
+            elif answer.result == "na":
+                nas[answer.item_key] = nas.get(answer.item_key, 0) + 1
+    verdicts = [inspection.verdict for inspection in made]
+    return {
+        "inspections": len(made),
+        "compliant": verdicts.count(scoring.COMPLIANT),
+        "follow_up": verdicts.count(scoring.FOLLOW_UP),
+        "non_compliant": verdicts.count(scoring.NON_COMPLIANT),
+        "score_sum": round(sum(inspection.score for inspection in made), 6),
+        "fails": fails,
+        "nas": nas,
+    }
+
+
+def _period_figures(board):
+    total = board.total
+    return {
+        "inspections": total.inspected,
+        "compliant": total.compliant,
+        "follow_up": total.follow_up,
+        "non_compliant": total.non_compliant,
+        "score_sum": round(total.score_sum, 6),
+        "fails": {rate.key: rate.failed for rate in board.items if rate.failed},
+        "nas": {rate.key: rate.not_applicable for rate in board.items if rate.not_applicable},
+    }
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        EVERY_DAY,
+        figures.Filters(date_from=date(2025, 12, 27), date_to=date(2025, 12, 27)),
+        figures.Filters(date_from=date(2025, 12, 23)),
+        figures.Filters(date_to=date(2025, 12, 30), verdict=scoring.FOLLOW_UP),
+        figures.Filters(date_from=date(2025, 12, 1), craft="pottery", verdict=scoring.COMPLIANT),
+        figures.Filters(date_from=date(2025, 12, 1), craft="weaving"),
+        figures.Filters(date_from=date(2025, 12, 1), kind="fan_zone"),
+    ],
+)
+def test_a_period_counts_the_inspections_made_in_it(region, visits, filters):
+    def region_of(stall):
+        return stall.venue.province.region_id
+
     for scope in (
         figures.Scope(),
         figures.Scope(region_id=region.id),
         figures.Scope(venue_id=visits["first"].venue_id),
     ):
-        tallied = figures.dashboard(scope, figures.Filters(), on=date(2026, 2, 1))
-        read = figures.dashboard(scope, EVERY_DAY, on=date(2026, 2, 1))
-        assert tallied.total == read.total
-        assert [(r.key, r.passed, r.failed, r.not_applicable) for r in tallied.rules] == [
-            (r.key, r.passed, r.failed, r.not_applicable) for r in read.rules
-        ]
-        assert tallied.inspections == read.inspections
+        board = figures.dashboard(scope, filters, on=date(2026, 2, 1))
+        assert _period_figures(board) == _made_in(scope, filters, region_of), scope
+        assert board.inspections.count == board.total.inspected
+        # Passes are the inspections less the item's fails and N/As.
+        for rate in board.items:
+            assert rate.passed + rate.failed + rate.not_applicable == board.total.inspected
+
+
+def test_a_period_of_the_whole_country_is_counted_per_region(region, other_region, visits):
+    board = figures.dashboard(figures.Scope(), EVERY_DAY, on=date(2026, 2, 1))
+    per_region = {row.id: tally.inspected for row, tally in board.groups("region")}
+    assert per_region[region.id] == 4
+    assert per_region[other_region.id] == 1
+    assert board.never_inspected_venues() == []
 
 
 def test_an_accepted_contest_reaches_the_tallies(region, coordinator, visits, tmp_path):
@@ -133,6 +229,9 @@ def test_an_accepted_contest_reaches_the_tallies(region, coordinator, visits, tm
     rules = {rate.key: rate for rate in board.rules}
     assert rules["badge"].failed == 0
     assert board.inspections.days[date(2025, 12, 27)].compliant == 1
+    period = figures.dashboard(scope, EVERY_DAY, on=date(2026, 2, 1))
+    assert {rate.key: rate.failed for rate in period.rules}["badge"] == 0
+    assert period.total.compliant == 2  # the rescored visit and the second stall's first
 
 
 def test_a_late_visit_counts_per_day_but_does_not_replace_the_latest(
@@ -151,3 +250,79 @@ def test_a_late_visit_counts_per_day_but_does_not_replace_the_latest(
     kept = snapshot()
     tallies.rebuild()
     assert snapshot() == kept
+
+
+def test_a_register_import_moves_a_stalls_inspections_with_it(
+    region, other_region, visits, tmp_path
+):
+    """A stall moved to a venue of another region, its artisan's craft changed: recounted."""
+    stall = visits["first"]
+    target = factories.venue(other_region, city="Marrakech")
+    target.code = "MRK-FZ9"
+    db.session.commit()
+    data = csv_bytes(
+        [
+            row(
+                card=stall.artisan.nia,
+                name_ar=stall.artisan.name_ar,
+                name_latin=stall.artisan.name_latin,
+                craft="leather",
+                venue="MRK-FZ9",
+                stall=stall.code,
+            )
+        ]
+    )
+    job = register.RegisterImport(db.session, data, importing.vocabulary(), None)
+    for _ in job.preview():
+        pass
+    assert job.summary.storable, job.summary.as_dict()
+    for _ in job.apply("test", None):
+        pass
+    db.session.commit()
+
+    kept = snapshot()
+    tallies.rebuild()
+    assert snapshot() == kept
+    moved = figures.dashboard(figures.Scope(venue_id=target.id), EVERY_DAY, on=date(2026, 2, 1))
+    assert moved.total.inspected == 2
+    leather = figures.Filters(date_from=date(2025, 1, 1), craft="leather")
+    board = figures.dashboard(figures.Scope(region_id=other_region.id), leather)
+    assert board.total.inspected == 2
+    assert figures.dashboard(figures.Scope(region_id=region.id), EVERY_DAY).total.inspected == 2
+
+
+def test_an_artisan_moved_to_another_stall_is_counted_with_it(visits):
+    """A coordinator moves an artisan (another craft): both stalls' inspections recounted."""
+    source = visits["second"]
+    target = factories.stall(venue_row=source.venue)
+    target.artisan = None
+    weaver = factories.artisan(craft="carpets")
+    visits["first"].artisan = weaver
+    db.session.commit()
+    tallies.rebuild()
+    venues.move_artisan(db.session, source.artisan, source, target, venues.Actor("test"))
+    db.session.commit()
+
+    kept = snapshot()
+    tallies.rebuild()
+    assert snapshot() == kept
+    carpets = figures.Filters(date_from=date(2025, 1, 1), craft="carpets")
+    assert figures.dashboard(figures.Scope(), carpets).total.inspected == 2
+
+
+def test_a_stall_given_another_artisan_by_a_coordinator_is_recounted(
+    as_coordinator, client, visits
+):
+    stall = visits["first"]
+    factories.artisan(nia="A7777777", craft="leather")
+
+    response = client.post(
+        f"/admin/stalls/{stall.id}", data={"code": stall.code, "card_number": "A7777777"}
+    )
+
+    assert response.status_code == 302
+    kept = snapshot()
+    tallies.rebuild()
+    assert snapshot() == kept
+    leather = figures.Filters(date_from=date(2025, 1, 1), craft="leather")
+    assert figures.dashboard(figures.Scope(), leather).total.inspected == 2

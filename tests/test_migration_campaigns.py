@@ -90,7 +90,7 @@ def test_old_inspections_become_the_first_campaign(own_database, tmp_path):
         with db.engine.begin() as conn:
             for statement in OLD_ROWS:
                 conn.execute(text(statement), {"definition": json.dumps({"items": []})})
-        upgrade(directory=MIGRATIONS)
+        upgrade(directory=MIGRATIONS, revision="0012")
         with db.engine.connect() as conn:
             campaigns = conn.execute(
                 text(
@@ -125,6 +125,48 @@ def test_old_inspections_become_the_first_campaign(own_database, tmp_path):
                 (campaign_id, "2026-01-05", 1, "non_compliant", 1),
                 (campaign_id, "2026-01-05", 2, "follow_up", 1),
             ]
+            daily = tallies
+        # 0013: day_tally replaces daily_tally, per venue and per region, with failed items.
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO answer (inspection_id, item_key, result, comment, updated_at) "
+                    "VALUES ('i2', 'price', 'fail', '', '2026-01-05 09:05:00'), "
+                    "('i2', 'corridor', 'na', '', '2026-01-05 09:05:00'), "
+                    "('i2', 'badge', 'pass', '', '2026-01-05 09:05:00')"
+                )
+            )
+        upgrade(directory=MIGRATIONS)
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT venue_id, day, craft, verdict, item_key, inspections, fails, nas "
+                    "FROM day_tally ORDER BY venue_id, day, verdict, item_key"
+                )
+            ).all()
+            assert [(v, str(d)[:10], *rest) for v, d, *rest in rows] == [
+                (0, "2025-12-22", "", "compliant", "", 1, 0, 0),
+                (0, "2026-01-05", "", "follow_up", "", 1, 0, 0),
+                (0, "2026-01-05", "", "non_compliant", "", 1, 0, 0),
+                (0, "2026-01-05", "", "non_compliant", "corridor", 0, 0, 1),
+                (0, "2026-01-05", "", "non_compliant", "price", 0, 1, 0),
+                (1, "2025-12-22", "", "compliant", "", 1, 0, 0),
+                (1, "2026-01-05", "", "non_compliant", "", 1, 0, 0),
+                (1, "2026-01-05", "", "non_compliant", "corridor", 0, 0, 1),
+                (1, "2026-01-05", "", "non_compliant", "price", 0, 1, 0),
+                (2, "2026-01-05", "", "follow_up", "", 1, 0, 0),
+            ]
+        downgrade(directory=MIGRATIONS, revision="0012")
+        with db.engine.connect() as conn:
+            assert (
+                conn.execute(
+                    text(
+                        "SELECT campaign_id, day, venue_id, verdict, inspections FROM daily_tally "
+                        "ORDER BY day, venue_id"
+                    )
+                ).all()
+                == daily
+            )
         # And back: the tally loses its campaign, the inspections keep theirs no more.
         downgrade(directory=MIGRATIONS, revision="0008")
         with db.engine.connect() as conn:

@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import access, venues
+from ..chamber import tallies
 from ..extensions import db
 from ..forms import EmptyForm
 from ..labels import STALL_PROBLEMS, UPLOAD_STATES
@@ -288,11 +289,15 @@ def _save_stall(form: StallForm, venue: Venue, stall: Stall | None):
     if stall is None:
         stall = Stall(venue_id=venue.id)
         db.session.add(stall)
+    # Another artisan may have another craft: the stall's inspections are counted again.
+    recounted = [stall.id] if stall.id and stall.artisan_id != (artisan and artisan.id) else []
+    tallies.uncount_stalls(recounted)
     stall.code = form.code.data
     stall.location = (form.location.data or "").strip()
     stall.location_ar = (form.location_ar.data or "").strip()
     stall.artisan_id = artisan.id if artisan else None
     db.session.flush()
+    tallies.count_stalls(recounted)
     audit(f"user:{current_user.id}", "stall.update" if before else "stall.create", "stall",
           stall.id, before=before, after=venues.stall_state(stall),
           actor_id=current_user.id)  # fmt: skip

@@ -233,7 +233,8 @@ def accept(
     # The stall first, as a submission does: its result and actions change below.
     inspections.lock_stall(inspection.stall_id)
     _claim(contest, ACCEPTED, decider, note, now)
-    counted = (inspection.submitted_day, inspection.verdict, inspection.score)
+    # Out of the day tallies with its answers as they were; back in once rescored.
+    tallies.uncount_inspection(inspection.id, inspection.campaign_id, inspection.submitted_day)
     before = {
         "answer": {"item": answer.item_key, "result": answer.result, "comment": answer.comment},
         **_outcome_record(inspection),
@@ -275,33 +276,15 @@ def accept(
         },
     )
     db.session.flush()
-    _recount(inspection, counted)
+    _recount(inspection)
     db.session.commit()
     db.session.refresh(contest)
     return inspection
 
 
-def _recount(inspection: Inspection, counted: tuple) -> None:
-    """Move a rescored inspection between the dashboards' tallies (its stall is locked)."""
-    day, verdict, score = counted
-    venue_id = inspection.stall.venue_id
-    if day is not None and verdict is not None:
-        tallies.count_inspection(
-            campaign_id=inspection.campaign_id,
-            day=day,
-            venue_id=venue_id,
-            verdict=verdict,
-            score=score,
-            delta=-1,
-        )
-    if inspection.submitted_day is not None and inspection.verdict is not None:
-        tallies.count_inspection(
-            campaign_id=inspection.campaign_id,
-            day=inspection.submitted_day,
-            venue_id=venue_id,
-            verdict=inspection.verdict,
-            score=inspection.score,
-        )
+def _recount(inspection: Inspection) -> None:
+    """Count a rescored inspection again in the dashboards' tallies (its stall is locked)."""
+    tallies.count_inspection(inspection.id)
     if inspection.stall.latest_inspection_id == inspection.id:
         tallies.refresh_stall(inspection.stall_id)
 

@@ -3,13 +3,19 @@
 Every figure is aggregated in SQL over the stalls in a :class:`Scope` narrowed by
 :class:`Filters`; each function runs one query whatever the size of the data, and Python only
 combines the few aggregated rows that come back (one per venue, per day, per item). Current
-results and inspections per day come from the running tallies of :mod:`.tallies`; with a date
-range, current results are read from the inspections themselves.
+results, inspections per day and a period's figures come from the running tallies of
+:mod:`.tallies`.
 
 Definitions (DESIGN.md):
 
 - a stall's *current result* is its latest submitted inspection (``Stall.latest_inspection_id``);
-  with a date range it is the latest inspection submitted within the range;
+- with a date range the overview describes the *inspections made in that period* instead
+  (:func:`period_counts`): how many, their verdicts, their average score, each item's fails
+  and N/As over them; the verdict filter is then the inspection's own verdict. A stall's
+  latest result within an arbitrary range cannot be summed from day tallies, and a period's
+  figures must not depend on how many stalls there are: they are read from the day tallies
+  (``DayTally``, O(days x venues), or regions), never from the inspections. Lists of stalls
+  (paged) still show each stall's latest inspection within the range;
 - the *compliance rate* is the share of inspected stalls whose current result is compliant;
   stalls never inspected count as not inspected, never as failing;
 - the *pass rate of a rule* (a checklist section) is passed answers over pass and fail answers
@@ -59,7 +65,7 @@ from ..models import (
     Stall,
     Venue,
 )
-from .tallies import CurrentFailure, DailyTally
+from .tallies import REGION_ROW, CurrentFailure, DayTally
 
 MAX_TREND_DAYS = 120  # days drawn without a campaign (the latest ones)
 MAX_CAMPAIGN_DAYS = 400  # a campaign lasts a year at most; its chart may stretch a little
@@ -95,11 +101,18 @@ def campaign_view(campaign: Campaign, *, asked: bool = False) -> CampaignView:
     takes inspections after its planned last day; the chart never hides them), read from the
     per-day tally: two index seeks on its key, where the inspections would be a scan.
     """
-    first, last = db.session.execute(
-        select(func.min(DailyTally.day), func.max(DailyTally.day)).where(
-            DailyTally.campaign_id == campaign.id
+    # Two subqueries: SQLite optimises a lone min() or max(), not both at once.
+    days = [
+        select(edge(DayTally.day))
+        .where(
+            DayTally.campaign_id == campaign.id,
+            DayTally.venue_id == REGION_ROW,
+            DayTally.item_key == literal_column("''"),  # the partial index: inspections only
         )
-    ).one()
+        .scalar_subquery()
+        for edge in (func.min, func.max)
+    ]
+    first, last = db.session.execute(select(*days)).one()
     return CampaignView(
         campaign.id,
         campaign.code,
@@ -466,14 +479,28 @@ class Tally:
 
 @dataclass
 class StallCounts:
+    """Figures per venue (or, for a period of the whole country, per region) and in all.
+
+    For a period (:func:`period_counts`) a Tally counts inspections, not stalls: ``stalls``
+    and ``inspected`` are both the inspections made, the verdicts theirs.
+    """
+
     by_venue: dict[int, Tally]
     inspected_by_version: dict[int, int]
     inspected_by_venue_version: dict[tuple[int, int], int]
     total: Tally = field(default_factory=Tally)
+    by_region: dict[int, Tally] | None = None
 
 
-def stall_counts(scope: Scope, filters: Filters) -> StallCounts:
-    """Stalls, inspected stalls and current verdicts per venue (one query)."""
+def stall_counts(
+    scope: Scope, filters: Filters, found: dict[int, Place] | None = None
+) -> StallCounts:
+    """Stalls, inspected stalls and current verdicts per venue (one query).
+
+    With a date range, the inspections of the period instead (:func:`period_counts`).
+    """
+    if filters.dated:
+        return period_counts(scope, filters, found)
     current = current_of(filters)
     verdict = current.verdict
     venue_key = Stall.venue_id.label("venue_id")
@@ -509,6 +536,145 @@ def stall_counts(scope: Scope, filters: Filters) -> StallCounts:
             result.inspected_by_venue_version[(row.venue_id, row.version_id)] = row.inspected
     for tally in result.by_venue.values():
         result.total.add(tally)
+    return result
+
+
+# -- a period: the inspections made in it, from the day tallies ------------------------------
+
+
+def _region_grain(scope: Scope, filters: Filters) -> bool:
+    """Whether the per-region day rows answer: no place narrower than a region is asked."""
+    return scope.province_id is None and scope.venue_id is None and not filters.narrows_places
+
+
+def _venues_matching(scope: Scope, filters: Filters, found: dict[int, Place]) -> list[int]:
+    """The venues in scope (``found``) that match the place filters (kind, city)."""
+    return [
+        venue_id
+        for venue_id, place in found.items()
+        if (not filters.kind or place.venue.kind == filters.kind)
+        and (not filters.city or place.venue.city == filters.city)
+    ]
+
+
+def _day_rows(
+    scope: Scope,
+    filters: Filters,
+    *columns,
+    items: bool = False,
+    per_venue: bool = False,
+    found: dict[int, Place] | None = None,
+) -> Select:
+    """SELECT ``columns`` from the day tallies of the scope, period and filters.
+
+    The inspections' rows, or with ``items`` their items' rows. The per-region rows where
+    they answer (and not ``per_venue``), else the rows of the venues matching the filters:
+    either way a few seeks of the table's key, one per region or venue, each reading its days
+    in the range. The verdict filter is the inspection's own.
+    """
+    tally = DayTally
+    # A literal, not a parameter: PostgreSQL matches it to the partial index.
+    inspections_row = literal_column("''")
+    query = (
+        select(*columns)
+        .select_from(tally)
+        .where(
+            *_of_campaign(tally.campaign_id, filters),
+            *filters.on_days(tally.day),
+            tally.item_key != inspections_row if items else tally.item_key == inspections_row,
+        )
+    )
+    if per_venue or not _region_grain(scope, filters):
+        found = places(scope, filters.campaign) if found is None else found
+        venues = _venues_matching(scope, filters, found)
+        # Their regions too: the key has the region before the day.
+        regions = sorted({found[venue].region.id for venue in venues if venue in found})
+        query = query.where(
+            tally.venue_id.in_(venues) if venues else literal(False),
+            tally.region_id.in_(regions) if regions else literal(False),
+        )
+    else:
+        if scope.region_id is not None:
+            regions = [scope.region_id]
+        else:  # named, so that each is one seek of the key (campaign, region row, region, day)
+            found = places(scope, filters.campaign) if found is None else found
+            regions = sorted({place.region.id for place in found.values()})
+        query = query.where(
+            tally.venue_id == REGION_ROW,
+            tally.region_id.in_(regions) if regions else literal(False),
+        )
+    if filters.craft:
+        query = query.where(tally.craft == filters.craft)
+    if filters.verdict == NOT_INSPECTED:
+        query = query.where(literal(False))
+    elif filters.verdict:
+        query = query.where(tally.verdict == filters.verdict)
+    return query
+
+
+def period_counts(
+    scope: Scope,
+    filters: Filters,
+    found: dict[int, Place] | None = None,
+    *,
+    per_venue: bool = False,
+) -> StallCounts:
+    """The inspections of a period per venue (per region for the whole country), one query.
+
+    Each Tally counts inspections: ``stalls`` and ``inspected`` are the inspections made,
+    ``compliant`` and the others their own verdicts, ``score_sum`` their scores. With
+    ``per_venue``, per venue even for the whole country.
+    """
+    tally = DayTally
+    per_region = scope.national and _region_grain(scope, filters) and not per_venue
+    group = tally.region_id if per_region else tally.venue_id
+    verdict_sum = {
+        verdict: func.sum(case((tally.verdict == verdict, tally.inspections), else_=0))
+        for verdict in (scoring.COMPLIANT, scoring.FOLLOW_UP, scoring.NON_COMPLIANT)
+    }
+    query = _day_rows(
+        scope,
+        filters,
+        group.label("place"),
+        tally.version_id,
+        func.sum(tally.inspections).label("inspections"),
+        verdict_sum[scoring.COMPLIANT].label("compliant"),
+        verdict_sum[scoring.FOLLOW_UP].label("follow_up"),
+        verdict_sum[scoring.NON_COMPLIANT].label("non_compliant"),
+        func.sum(tally.score_sum).label("score_sum"),
+        found=found,
+        per_venue=not per_region,
+    ).group_by(group, tally.version_id)
+    result = StallCounts(
+        by_venue={}, inspected_by_version=defaultdict(int), inspected_by_venue_version={}
+    )
+    groups: dict[int, Tally] = {}
+    for row in db.session.execute(query):
+        made = int(row.inspections or 0)
+        if not made:
+            continue
+        groups.setdefault(row.place, Tally()).add(
+            Tally(
+                made,
+                made,
+                int(row.compliant),
+                int(row.follow_up),
+                int(row.non_compliant),
+                float(row.score_sum or 0),
+            )
+        )
+        result.inspected_by_version[row.version_id] += made
+        if not per_region:
+            key = (row.place, row.version_id)
+            result.inspected_by_venue_version[key] = (
+                result.inspected_by_venue_version.get(key, 0) + made
+            )
+    if per_region:
+        result.by_region = groups
+    else:
+        result.by_venue = groups
+    for tally_ in groups.values():
+        result.total.add(tally_)
     return result
 
 
@@ -563,7 +729,15 @@ def _actions_in_scope(query: Select, scope: Scope, filters: Filters) -> Select:
         *_of_campaign(CorrectiveAction.campaign_id, filters),
         *filters.on_days(CorrectiveAction.opened_day),
     )
-    if filters.verdict:
+    if filters.verdict and filters.dated:
+        # A period's verdict filter is the inspection's own: that of the opening inspection.
+        if filters.verdict == NOT_INSPECTED:
+            return query.where(literal(False))
+        opened_by = aliased(Inspection)
+        query = query.join(opened_by, opened_by.id == CorrectiveAction.opened_by_id).where(
+            opened_by.verdict == filters.verdict
+        )
+    elif filters.verdict:
         current = current_stalls(scope, filters, Stall.id)
         query = query.where(CorrectiveAction.stall_id.in_(current))
     return query
@@ -615,14 +789,21 @@ def checklists() -> dict[int, Checklist]:
 
 
 def answer_counts(
-    scope: Scope, filters: Filters, *, by_region: bool = False
+    scope: Scope,
+    filters: Filters,
+    *,
+    by_region: bool = False,
+    found: dict[int, Place] | None = None,
 ) -> list[tuple[str, str, int]]:
     """``(item_key, result, count)`` of the current results' fail and N/A answers.
 
-    With ``by_region`` each row starts with the region id. Passes are not counted: every item
-    of a submitted inspection is answered, so an item's passes are the inspections that have
-    it less its fails and N/As.
+    With a date range, those of the inspections of the period (from the day tallies). With
+    ``by_region`` each row starts with the region id. Passes are not counted: every item of
+    a submitted inspection is answered, so an item's passes are the inspections that have it
+    less its fails and N/As.
     """
+    if filters.dated:
+        return _period_answer_counts(scope, filters, by_region=by_region, found=found)
     if filters.reads_inspections:
         current = current_stalls(
             scope,
@@ -663,6 +844,31 @@ def answer_counts(
         keys.insert(0, current.c.region_id if current is not None else Province.region_id)
     query = query.with_only_columns(*keys, func.count().label("n")).group_by(*keys)
     return [tuple(row) for row in db.session.execute(query)]
+
+
+def _period_answer_counts(
+    scope: Scope, filters: Filters, *, by_region: bool, found: dict[int, Place] | None
+) -> list[tuple]:
+    """:func:`answer_counts` for a period: the fails and N/As of its day tallies (one query)."""
+    tally = DayTally
+    keys = [tally.region_id, tally.item_key] if by_region else [tally.item_key]
+    query = _day_rows(
+        scope,
+        filters,
+        *keys,
+        func.sum(tally.fails).label("fails"),
+        func.sum(tally.nas).label("nas"),
+        items=True,
+        found=found,
+    ).group_by(*keys)
+    counts: list[tuple] = []
+    for row in db.session.execute(query):
+        *key, fails, nas = row
+        if fails:
+            counts.append((*key, scoring.FAIL, int(fails)))
+        if nas:
+            counts.append((*key, scoring.NA, int(nas)))
+    return counts
 
 
 def _region_column(by_region: bool) -> list:
@@ -808,47 +1014,25 @@ def inspections_query(
     return query
 
 
-def inspections_per_day(scope: Scope, filters: Filters) -> Inspections:
-    """Submitted inspections per day, from the daily tallies (or, by craft, the inspections)."""
-    if filters.craft:
-        day = Inspection.submitted_day
-        query = inspections_query(
-            scope,
-            filters,
-            day.label("day"),
-            func.count().label("inspections"),
-            _count_if(Inspection.verdict == scoring.COMPLIANT).label("compliant"),
-            func.coalesce(func.sum(Inspection.score), 0).label("score_sum"),
-        ).group_by(day)
-    else:
-        tally = DailyTally
-        query = select(
-            tally.day.label("day"),
-            func.coalesce(func.sum(tally.inspections), 0).label("inspections"),
-            func.coalesce(
-                func.sum(case((tally.verdict == scoring.COMPLIANT, tally.inspections), else_=0)), 0
-            ).label("compliant"),
-            func.coalesce(func.sum(tally.score_sum), 0).label("score_sum"),
-        ).where(*_of_campaign(tally.campaign_id, filters), *filters.on_days(tally.day))
-        if _joins_places(scope, filters) or scope.venue_id is not None:
-            query = query.join(Venue, Venue.id == tally.venue_id)
-            if scope.region_id is not None:
-                query = query.join(Province, Province.id == Venue.province_id).where(
-                    Province.region_id == scope.region_id
-                )
-            if scope.province_id is not None:
-                query = query.where(Venue.province_id == scope.province_id)
-            if scope.venue_id is not None:
-                query = query.where(Venue.id == scope.venue_id)
-            if filters.kind:
-                query = query.where(Venue.kind == filters.kind)
-            if filters.city:
-                query = query.where(Venue.city == filters.city)
-        if filters.verdict == NOT_INSPECTED:
-            query = query.where(literal(False))
-        elif filters.verdict:
-            query = query.where(tally.verdict == filters.verdict)
-        query = query.group_by(tally.day)
+def inspections_per_day(
+    scope: Scope, filters: Filters, found: dict[int, Place] | None = None
+) -> Inspections:
+    """Submitted inspections per day, from the day tallies (one query).
+
+    ``found`` is :func:`places` of the scope, if the caller has it already.
+    """
+    tally = DayTally
+    query = _day_rows(
+        scope,
+        filters,
+        tally.day.label("day"),
+        func.coalesce(func.sum(tally.inspections), 0).label("inspections"),
+        func.coalesce(
+            func.sum(case((tally.verdict == scoring.COMPLIANT, tally.inspections), else_=0)), 0
+        ).label("compliant"),
+        func.coalesce(func.sum(tally.score_sum), 0).label("score_sum"),
+        found=found,
+    ).group_by(tally.day)
     return Inspections(
         {
             row.day: Day(
@@ -966,6 +1150,10 @@ class Dashboard:
                 for venue_id, place in self.places.items()
             ]
         rolled = roll_up(self.counts.by_venue, self.places, level)
+        if level == "region" and self.counts.by_region is not None:
+            # A period of the whole country: counted per region; the venues hold the actions.
+            for key, tally in self.counts.by_region.items():
+                rolled.setdefault(key, Tally()).add(tally)
         seen: dict[int, object] = {}
         if level == "region":  # every region, even one with no venue yet
             seen.update((region.id, region) for region in self.regions)
@@ -975,6 +1163,8 @@ class Dashboard:
         return [(row, rolled.get(key, Tally())) for key, row in seen.items()]
 
     def never_inspected_venues(self) -> list[Venue]:
+        if self.filters.dated:  # a period counts inspections: no stall is "never inspected"
+            return []
         return [
             place.venue
             for venue_id, place in self.places.items()
@@ -992,13 +1182,13 @@ def dashboard(
     """
     on = on or today()
     found = places(scope, filters.campaign) if found is None else found
-    counts = stall_counts(scope, filters)
+    counts = stall_counts(scope, filters, found)
     add_action_counts(counts, action_counts(scope, filters, on))
     versions = checklists()
     rules, items = rule_and_item_rates(
-        versions, counts.inspected_by_version, answer_counts(scope, filters)
+        versions, counts.inspected_by_version, answer_counts(scope, filters, found=found)
     )
-    per_day = inspections_per_day(scope, filters)
+    per_day = inspections_per_day(scope, filters, found)
     regions = (
         list(db.session.scalars(select(Region).order_by(Region.code))) if scope.national else []
     )
@@ -1036,10 +1226,13 @@ def open_data(filters: Filters, region_id: int | None) -> list[dict]:
     scope = Scope(region_id=region_id)
     versions = checklists()
     found = places(scope, filters.campaign)
-    counts = stall_counts(scope, filters)
+    if filters.dated:
+        counts = period_counts(scope, filters, found, per_venue=True)
+    else:
+        counts = stall_counts(scope, filters)
     by_region = roll_up(counts.by_venue, found, "region")
     answers: dict[int, list[tuple]] = defaultdict(list)
-    for region, *rest in answer_counts(scope, filters, by_region=True):
+    for region, *rest in answer_counts(scope, filters, by_region=True, found=found):
         answers[region].append(tuple(rest))
     # Inspections per version for each region: roll the venue rows up again, by version.
     regions = {place.region.id: place.region for place in found.values()}

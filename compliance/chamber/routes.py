@@ -217,7 +217,7 @@ def _bars(board: figures.Dashboard, level: str, filter_args: dict) -> list[chart
                 text=percent(rate)
                 if rate is not None
                 else _("not inspected")
-                if tally.stalls
+                if tally.stalls or board.filters.dated  # a period counts inspections
                 else _("no stall"),
                 note=f"{tally.compliant}/{tally.inspected}",
                 href=href,
