@@ -310,6 +310,36 @@ def draft_or_404(user: User, inspection_id: str) -> Inspection:
     return inspection
 
 
+# Built once: every photo a phone sends asks it.
+_OWN_INSPECTION = (
+    select(
+        Inspection.id,
+        Inspection.inspector_id,
+        Inspection.status,
+        Inspection.declared_photos,
+        Inspection.verdict,
+        Inspection.score,
+        Province.region_id,
+    )
+    .join(Stall, Stall.id == Inspection.stall_id)
+    .join(Venue, Venue.id == Stall.venue_id)
+    .join(Province, Province.id == Venue.province_id)
+    .where(Inspection.id == bindparam("inspection_id"))
+)
+
+
+def own_inspection_row_or_404(user: User, inspection_id: str):
+    """:func:`draft_or_404` for the sync API's photo uploads: the same rule (the inspector's
+    own, in their region), read as one row (id, inspector_id, status, declared_photos,
+    verdict, score) with no ORM object."""
+    if not isinstance(inspection_id, str) or len(inspection_id) > 36:
+        abort(404)
+    row = db.session.execute(_OWN_INSPECTION, {"inspection_id": inspection_id}).first()
+    if row is None or row.inspector_id != user.id or not _in_region(user, row.region_id):
+        abort(404)
+    return row
+
+
 def photo_or_404(principal: Principal, photo_id: int) -> Photo:
     photo = _get(Photo, photo_id)
     if photo is None:

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import DateTime, Executable, bindparam, insert, or_, select, text, update
+from sqlalchemy import DateTime, Executable, Row, bindparam, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -227,8 +227,7 @@ def attach_photo(
     if existing is not None:
         return existing
     # Bytes first, then the row: a row never points at missing bytes.
-    storage.put(photo_key(processed.sha256, "display"), processed.display)
-    storage.put(photo_key(processed.sha256, "thumb"), processed.thumbnail)
+    _store_renditions(processed, storage)
     photo = Photo(
         inspection_id=inspection.id,
         item_key=item_key,
@@ -251,6 +250,15 @@ def attach_photo(
             raise
         return existing
     return photo
+
+
+def _store_renditions(processed: ProcessedPhoto, storage: Storage) -> None:
+    storage.put_many(
+        [
+            (photo_key(processed.sha256, "display"), processed.display),
+            (photo_key(processed.sha256, "thumb"), processed.thumbnail),
+        ]
+    )
 
 
 def _photo(inspection_id: str, item_key: str, sha256: str) -> Photo | None:
@@ -426,9 +434,10 @@ class PhotoStatus:
     missing: list[tuple[str, str]]
 
 
-def photo_status(inspection: Inspection) -> PhotoStatus:
-    declared = [(k, h) for k, h in inspection.declared_photos or []]
-    stored = {(p.item_key, p.sha256) for p in inspection.photos}
+def photo_status(declared_photos: list | None, stored: Set[tuple[str, str]]) -> PhotoStatus:
+    """The declared photos (as stored on the inspection) split by whether ``stored`` (pairs
+    of item key and SHA-256) holds them."""
+    declared = [(k, h) for k, h in declared_photos or []]
     return PhotoStatus(
         received=[pair for pair in declared if pair in stored],
         missing=[pair for pair in declared if pair not in stored],
@@ -678,7 +687,7 @@ class NotDeclared(InspectionError):
     """A photo the submission did not announce: refused, so nothing unasked is stored."""
 
 
-def expects_photo(inspection: Inspection, item_key: str, sha256: str) -> None:
+def expects_photo(inspection: Inspection | Row, item_key: str, sha256: str) -> None:
     """Raise unless this photo was declared with the inspection's answers."""
     if inspection.status != SUBMITTED:
         raise NotDeclared(N_("Send the answers of this inspection before its photos."))
@@ -686,56 +695,69 @@ def expects_photo(inspection: Inspection, item_key: str, sha256: str) -> None:
         raise NotDeclared(N_("This photo was not announced with the inspection's answers."))
 
 
+@dataclass(frozen=True)
+class PhotoReceipt:
+    """What :func:`receive_photo` did: ``created`` False when the photo was already stored;
+    ``stored`` every (item key, SHA-256) the inspection holds now, this photo included."""
+
+    created: bool
+    stored: frozenset[tuple[str, str]]
+
+
 def receive_photo(
-    inspection: Inspection, item_key: str, processed: ProcessedPhoto, storage: Storage
-) -> tuple[Photo, bool]:
-    """Store a declared photo of a submitted inspection; (photo, created). Safe to repeat."""
+    inspection: Inspection | Row, item_key: str, processed: ProcessedPhoto, storage: Storage
+) -> PhotoReceipt:
+    """Store a declared photo of a submitted inspection. Safe to repeat, and to race.
+
+    ``inspection`` needs ``id``, ``status`` and ``declared_photos`` (the ORM object, or the
+    row of :func:`access.own_inspection_row_or_404`: neither changes once submitted).
+    The files are written first, then the row, in one transaction of four statements.
+    """
     expects_photo(inspection, item_key, processed.sha256)
-    existing = _photo(inspection.id, item_key, processed.sha256)
-    if existing is not None:
-        return existing, False
-    storage.put(photo_key(processed.sha256, "display"), processed.display)
-    storage.put(photo_key(processed.sha256, "thumb"), processed.thumbnail)
-    try:
-        inspection = _locked(inspection.id)  # one arrival at a time per inspection
-        photo = _photo_row(inspection.id, item_key, processed)
-        db.session.add(photo)
-        db.session.flush()
-        stored = {
-            (k, h)
-            for k, h in db.session.execute(
-                select(Photo.item_key, Photo.sha256).where(Photo.inspection_id == inspection.id)
-            )
-        }
-        pending = sum(1 for k, h in inspection.declared_photos or [] if (k, h) not in stored)
-        was = inspection.photos_pending
-        inspection.photos_pending = pending
+    _store_renditions(processed, storage)
+    now = utcnow()
+    # One arrival at a time per inspection: the UPDATE takes the row's write lock (PostgreSQL;
+    # SQLite locks the database) and reads the count as the previous arrival left it.
+    was = db.session.execute(
+        _statement("lock_inspection"), {"b_id": inspection.id, "updated_at": now}
+    ).scalar_one()
+    # The same photo arriving twice at once: the unique key keeps one row, nobody fails.
+    created = (
+        db.session.execute(
+            _statement("insert_photo"), _photo_values(inspection.id, item_key, processed, now)
+        ).first()
+        is not None
+    )
+    stored = frozenset(
+        (k, h) for k, h in db.session.execute(_statement("stored_photos"), {"b_id": inspection.id})
+    )
+    pending = sum(1 for k, h in inspection.declared_photos or [] if (k, h) not in stored)
+    if pending != was:
+        db.session.execute(
+            _statement("set_pending"), {"b_id": inspection.id, "photos_pending": pending}
+        )
         if was and not pending:
             audit("system", "inspection.photos_complete", "inspection", inspection.id)
-        db.session.commit()
-    except IntegrityError:  # the same photo arriving twice at once
-        db.session.rollback()
-        existing = _photo(inspection.id, item_key, processed.sha256)
-        if existing is None:
-            raise
-        return existing, False
-    db.session.refresh(inspection)
-    return photo, True
+    db.session.commit()
+    return PhotoReceipt(created, stored)
 
 
-def _photo_row(inspection_id: str, item_key: str, processed: ProcessedPhoto) -> Photo:
-    return Photo(
-        inspection_id=inspection_id,
-        item_key=item_key,
-        sha256=processed.sha256,
-        source_format=processed.source_format,
-        size_bytes=processed.size_bytes,
-        width=processed.width,
-        height=processed.height,
-        taken_at=processed.taken_at,
-        gps_lat=processed.gps[0] if processed.gps else None,
-        gps_lon=processed.gps[1] if processed.gps else None,
-    )
+def _photo_values(
+    inspection_id: str, item_key: str, processed: ProcessedPhoto, now: datetime
+) -> dict:
+    return {
+        "inspection_id": inspection_id,
+        "item_key": item_key,
+        "sha256": processed.sha256,
+        "source_format": processed.source_format,
+        "size_bytes": processed.size_bytes,
+        "width": processed.width,
+        "height": processed.height,
+        "taken_at": processed.taken_at,
+        "gps_lat": processed.gps[0] if processed.gps else None,
+        "gps_lon": processed.gps[1] if processed.gps else None,
+        "created_at": now,
+    }
 
 
 def lock_stall(stall_id: int) -> None:
@@ -1004,6 +1026,41 @@ def _insert_audit(_dialect: str) -> Executable:
     return insert(AuditEvent.__table__)
 
 
+def _lock_inspection(_dialect: str) -> Executable:
+    table = Inspection.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(updated_at=bindparam("updated_at"))
+        .returning(table.c.photos_pending)
+    )
+
+
+def _insert_photo(dialect: str) -> Executable:
+    table = Photo.__table__
+    return (
+        _upsert(dialect, table)
+        .on_conflict_do_nothing(index_elements=["inspection_id", "item_key", "sha256"])
+        .returning(table.c.id)
+    )
+
+
+def _stored_photos(_dialect: str) -> Executable:
+    table = Photo.__table__
+    return select(table.c.item_key, table.c.sha256).where(
+        table.c.inspection_id == bindparam("b_id")
+    )
+
+
+def _set_pending(_dialect: str) -> Executable:
+    table = Inspection.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(photos_pending=bindparam("photos_pending"))
+    )
+
+
 _BUILDERS: dict[str, Callable[[str], Executable]] = {
     "insert_submitted": _insert_submitted,
     "insert_answers_pg": _insert_answers_pg,
@@ -1012,6 +1069,10 @@ _BUILDERS: dict[str, Callable[[str], Executable]] = {
     "close_actions": _close_actions,
     "open_actions": _open_actions,
     "audit": _insert_audit,
+    "lock_inspection": _lock_inspection,
+    "insert_photo": _insert_photo,
+    "stored_photos": _stored_photos,
+    "set_pending": _set_pending,
 }
 
 

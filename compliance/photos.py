@@ -173,9 +173,13 @@ def process(
             raise PhotoError("too_many_pixels", max_megapixels=_megapixels(max_pixels))
         display_image, taken_at, gps = _decode_display(image, max_pixels)
         # The thumbnail comes from the display rendition: a fifth of the pixels to reduce.
-        # A gap of 1 (box-reduce, then Lanczos over the last factor) is a fifth of the time
-        # of a gap of 2 and looks the same at 320 px.
-        thumbnail_image = _fit(display_image, THUMBNAIL_MAX_SIDE, reducing_gap=1.0)
+        # A gap of 1 box-reduces by the largest whole factor (exact, and all of it when the
+        # display is 1600 px: a fifth), then filters the rest of the way: with Hamming, half
+        # the time of Lanczos, within 1/255 of it on average at 320 px (less than the JPEG
+        # rounding after).
+        thumbnail_image = _fit(
+            display_image, THUMBNAIL_MAX_SIDE, reducing_gap=1.0, last=Image.Resampling.HAMMING
+        )
         # Encoded before close(): a small upright RGB photo may still be the opened image itself.
         display, thumbnail = _encode_jpeg(display_image), _encode_jpeg(thumbnail_image)
         width, height = display_image.size
@@ -375,18 +379,23 @@ def _flatten(image: Image.Image) -> Image.Image:
     return background
 
 
-def _fit(image: Image.Image, longest: int, reducing_gap: float) -> Image.Image:
+def _fit(
+    image: Image.Image,
+    longest: int,
+    reducing_gap: float,
+    last: Image.Resampling = Image.Resampling.LANCZOS,
+) -> Image.Image:
     """Scale down (never up) so the longest side is at most ``longest``.
 
     Pillow first box-reduces by a whole factor that leaves the image at least ``reducing_gap``
-    times the target, then finishes with Lanczos: much faster than Lanczos all the way.
+    times the target, then finishes with ``last``: much faster than it all the way.
     """
     width, height = image.size
     side = max(width, height)
     if side <= longest:
         return image
     size = (max(1, round(width * longest / side)), max(1, round(height * longest / side)))
-    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=reducing_gap)
+    return image.resize(size, last, reducing_gap=reducing_gap)
 
 
 def _encode_jpeg(image: Image.Image) -> bytes:

@@ -14,7 +14,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import BinaryIO, Protocol, runtime_checkable
 
 RENDITIONS = frozenset({"display", "thumb"})
@@ -36,6 +36,10 @@ class Storage(Protocol):
 
     def put(self, key: str, data: bytes) -> bool:
         """Store ``data`` under ``key``; False if the key already existed (it is not rewritten)."""
+        ...
+
+    def put_many(self, items: Sequence[tuple[str, bytes]]) -> list[bool]:
+        """:meth:`put` for several keys at once (a photo's renditions); durable when it returns."""
         ...
 
     def exists(self, key: str) -> bool: ...
@@ -100,13 +104,36 @@ class LocalStorage:
         points at missing bytes. A process killed midway leaves at most a temporary file,
         which :meth:`sweep` removes.
         """
-        target = self._file(key)
-        folder = os.path.dirname(target)
-        if os.path.exists(target):
-            # Another writer's name: it may not be flushed yet if that writer is still running.
-            _fsync_folder(folder)
-            return False
-        _make_folders(folder)
+        return self.put_many([(key, data)])[0]
+
+    def put_many(self, items: Sequence[tuple[str, bytes]]) -> list[bool]:
+        """:meth:`put` for several keys: each as :meth:`put` says, one after the other (at
+        most one temporary file at a time), and each folder that gained a name flushed once at
+        the end (a photo's two renditions share theirs: one flush, not two)."""
+        created = []
+        folders: dict[str, None] = {}  # to flush, in order
+        for key, data in items:
+            target = self._file(key)
+            folder = os.path.dirname(target)
+            folders[folder] = None
+            if os.path.exists(target):
+                # Another writer's name: maybe not flushed yet if that writer still runs.
+                created.append(False)
+                continue
+            _make_folders(folder)
+            temporary = self._stage(data)
+            try:
+                created.append(_link_no_clobber(temporary, target))
+            finally:
+                # After a successful link this only drops the temporary name; the file stays.
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temporary)
+        for folder in folders:
+            _fsync_folder(folder)  # so the new names themselves survive a power cut
+        return created
+
+    def _stage(self, data: bytes) -> str:
+        """Write ``data`` to a new temporary file in the staging folder, flushed to disk."""
         staging = os.path.join(self.root, STAGING)
         _make_folders(staging)
         temporary = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, name kept
@@ -117,13 +144,11 @@ class LocalStorage:
                 temporary.write(data)
                 temporary.flush()
                 os.fsync(temporary.fileno())
-            created = _link_no_clobber(temporary.name, target)
-            _fsync_folder(folder)  # so the new name itself survives a power cut
-            return created
-        finally:
-            # After a successful link this only drops the temporary name; the file stays.
+        except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temporary.name)
+            raise
+        return temporary.name
 
     def exists(self, key: str) -> bool:
         return os.path.isfile(self._file(key))

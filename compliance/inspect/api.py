@@ -22,6 +22,7 @@ cached page holds an old token can still send its queue.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import uuid
 from datetime import UTC, datetime
@@ -214,7 +215,13 @@ def _own(inspection_id: str) -> Inspection:
 
 def status_json(inspection: Inspection) -> dict:
     """What the server holds of an inspection: the phone sends only what is missing."""
-    photos = inspections.photo_status(inspection)
+    return _status(inspection, {(p.item_key, p.sha256) for p in inspection.photos})
+
+
+def _status(inspection, stored) -> dict:
+    """:func:`status_json` of anything with the inspection's columns, and its stored photos
+    as (item key, SHA-256) pairs."""
+    photos = inspections.photo_status(inspection.declared_photos, stored)
     submitted = inspection.status == "submitted"
     return {
         "id": inspection.id,
@@ -398,40 +405,48 @@ def _receive(inspection_id: str):
 @access.roles_required(*access.FIELD, json=True)
 def put_photo(inspection_id: str, item_key: str, sha256: str):
     """Receive one declared photo; its bytes must hash to ``sha256``. Safe to repeat."""
-    inspection = _own(inspection_id)
+    inspection = access.own_inspection_row_or_404(current_user, _uuid(inspection_id))
     sha256 = sha256.lower()
     try:
         inspections.expects_photo(inspection, item_key, sha256)
     except inspections.InspectionError as error:
         raise _refusal(error) from None
-    if any(p.item_key == item_key and p.sha256 == sha256 for p in inspection.photos):
-        return _no_store(jsonify(status_json(inspection)))  # already here: nothing to read
     config = current_app.config
     limit = config["MAX_PHOTO_MB"] * 1024 * 1024
     if request.content_length is not None and request.content_length > limit:
         abort(413)
-    data = request.stream.read(limit + 1)
-    if len(data) > limit:
-        abort(413)
-    if hashlib.sha256(data).hexdigest() != sha256:
+    data, digest = _read_hashed(limit)
+    if digest != sha256:
         raise ApiError(
             422,
             "hash_mismatch",
             _("The photo arrived damaged (its fingerprint does not match). It will be sent again."),
         )
+    # A photo sent again (its answer was lost) goes through the same steps: the store and
+    # the unique key keep one copy of it, and the answer says it was already there.
     try:
         processed = process(
             data, max_bytes=limit, max_pixels=config["MAX_PHOTO_PIXELS"], sha256=sha256
         )
     except PhotoError as error:
         raise ApiError(422, f"photo_{error.code}", _(error.message, **error.params)) from None
+    data.close()  # the renditions are all this request keeps of the photo
     storage = storage_from_config(config["UPLOAD_DIR"])
-    try:
-        _photo, created = inspections.receive_photo(inspection, item_key, processed, storage)
-    except inspections.InspectionError as error:
-        db.session.rollback()
-        raise _refusal(error) from None
-    # The inspection in hand is the one receive_photo wrote (access was checked above).
-    response = jsonify(status_json(inspection))
-    response.status_code = 201 if created else 200
+    receipt = inspections.receive_photo(inspection, item_key, processed, storage)
+    response = jsonify(_status(inspection, receipt.stored))
+    response.status_code = 201 if receipt.created else 200
     return _no_store(response)
+
+
+def _read_hashed(limit: int) -> tuple[io.BytesIO, str]:
+    """The request body (at most ``limit`` bytes, else 413) and its SHA-256, hashed as it
+    arrives into one buffer: the worker never holds a photo's bytes twice."""
+    digest = hashlib.sha256()
+    buffer = io.BytesIO()
+    stream = request.stream
+    while chunk := stream.read(64 * 1024):
+        digest.update(chunk)
+        buffer.write(chunk)
+        if buffer.tell() > limit:
+            abort(413)
+    return buffer, digest.hexdigest()
