@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from compliance.chamber import exports
 from tests import factories
-from tests.chamber_helpers import answers, inspect, small_checklist
+from tests.chamber_helpers import ALL_PASS, answers, inspect, small_checklist
 
 DAY1 = datetime(2025, 12, 22, 10)
 DAY2 = datetime(2026, 1, 3, 16)
@@ -179,3 +179,19 @@ def test_formula_like_text_stays_text():
     assert exports.cell("+212600000000") == "'+212600000000"
     assert exports.cell("bell\x07") == "bell"
     assert exports.cell(-3) == -3
+
+
+def test_answers_come_by_inspection_in_the_order_given_whatever_the_batch(
+    as_admin, data, monkeypatch
+):
+    whole = as_admin.get("/chamber/export/answers.csv").get_data()
+    monkeypatch.setattr(exports, "BATCH", 1)  # each inspection's answers fetched on their own
+    batched = as_admin.get("/chamber/export/answers.csv")
+    rows = read_csv(batched)
+
+    assert batched.get_data() == whole
+    assert len(rows) == 4 * 4  # the four inspections of both regions, four answers each
+    assert [row["day"] for row in rows] == sorted(row["day"] for row in rows)
+    numbers = [row["inspection_id"] for row in rows]
+    assert [numbers[n] for n in range(0, 16, 4)] == list(dict.fromkeys(numbers))
+    assert [row["item"] for row in rows[:4]] == list(ALL_PASS)

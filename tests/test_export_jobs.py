@@ -180,17 +180,41 @@ def test_a_national_export_is_for_admins_and_its_owner(client, app, region, admi
 def test_the_job_survives_a_restart_of_the_web_server(app, coordinator, data, job_queue):
     first = app.test_client()
     page = start(login(first, coordinator), "/chamber/export/answers.csv")
-    jobs.work(burst=True, simple=True)
 
-    # A new app: nothing of the first one's memory, only Redis, the database and the files.
+    # The web server restarts while the job waits: a new app, nothing of the first one's
+    # memory, only Redis, the database and the files.
     again = create_app(app.config.copy())
     again.test_client_class = RequestClient
     client = login(again.test_client(), coordinator)
     with again.app_context():
+        waiting = client.get(page).get_data(as_text=True)
+        jobs.work(burst=True, simple=True)
         download = client.get(f"{page}/file")
 
+    assert "Refresh" in waiting
     assert download.status_code == 200
     assert len(list(csv.reader(io.StringIO(download.data.decode("utf-8-sig"))))) == 13
+
+
+def test_a_file_still_being_written_is_never_served(as_coordinator, data, job_queue, monkeypatch):
+    page = start(as_coordinator, "/chamber/export/answers.csv")
+    job_id = job_id_of(page)
+    written = exports.write
+    seen: dict[str, object] = {}
+
+    def write_then_look(dataset, fmt, out, progress=None):
+        count = written(dataset, fmt, out, progress)
+        # Every row is in the file; it is not yet synced, renamed, nor the job finished.
+        seen["download"] = as_coordinator.get(f"{page}/file").status_code
+        seen["files"] = sorted(path.name for path in exports.folder().glob(f"{job_id}*"))
+        return count
+
+    monkeypatch.setattr(exports, "write", write_then_look)
+    jobs.work(burst=True, simple=True)
+
+    assert seen == {"download": 404, "files": [f"{job_id}.csv.part"]}
+    assert as_coordinator.get(f"{page}/file").status_code == 200
+    assert [path.name for path in exports.folder().glob(f"{job_id}*")] == [f"{job_id}.csv"]
 
 
 def test_files_are_deleted_after_a_day(as_coordinator, data, job_queue):

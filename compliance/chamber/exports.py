@@ -69,16 +69,17 @@ MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
     "csv.gz": "application/gzip",
 }
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = frozenset("=+-@\t\r")
 # Control characters are not allowed in XLSX (XML) cells; tab and newlines are.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def cell(value: object) -> object:
     """A value as a spreadsheet should keep it: text that looks like a formula stays text."""
-    if isinstance(value, str):
-        value = _CONTROL.sub("", value)
-        if value.startswith(_FORMULA_START):
+    if isinstance(value, str) and value:
+        if _CONTROL.search(value):
+            value = _CONTROL.sub("", value)
+        if value[:1] in _FORMULA_START:
             return "'" + value
     return value
 
@@ -104,24 +105,51 @@ class Column:
     repeats: bool = False
 
 
+Converter = Callable[[object], object]
+
+
 @dataclass(frozen=True)
 class Dataset:
-    """One export: its columns, a function that yields its rows, and how many there are."""
+    """One export: its columns, a function that yields its rows, and how many there are.
+
+    ``converted``, if given, yields the rows with a writer's per-column converters already
+    applied, for a dataset that can apply them once to values many rows share (an
+    inspection's place on each of its answers); else :meth:`rows_for` applies them per row.
+    """
 
     name: str
     title: object
     columns: list[Column]
     rows: Callable[[], Iterator[list[object]]]
     count: Callable[[int | None], int] = field(default=lambda limit=None: 0)
+    converted: Callable[[list[Converter]], Iterator[list[object]]] | None = None
 
     @property
     def header(self) -> list[str]:
         return [column.key for column in self.columns]
 
+    def rows_for(self, converters: list[Converter]) -> Iterator[list[object]]:
+        """The rows, each value through its column's converter."""
+        if self.converted is not None:
+            return self.converted(converters)
+        return (
+            [convert(value) for convert, value in zip(converters, row, strict=True)]
+            for row in self.rows()
+        )
+
 
 def _stream(query: Select) -> Iterator:
-    """Rows of ``query`` fetched in batches (a server-side cursor where the database has one)."""
-    yield from db.session.execute(query.execution_options(yield_per=BATCH))
+    """Rows of ``query`` fetched in batches (a server-side cursor where the database has one).
+
+    Executed on the session's connection (Core rows: no ORM processing per row).
+    """
+    yield from db.session.connection().execute(query.execution_options(yield_per=BATCH))
+
+
+def _batches(query: Select) -> Iterator[list]:
+    """Rows of ``query`` in lists of up to ``BATCH`` (a server-side cursor, as above)."""
+    result = db.session.connection().execute(query.execution_options(yield_per=BATCH))
+    yield from result.partitions()
 
 
 def _counter(query: Select) -> Callable[[int | None], int]:
@@ -270,6 +298,11 @@ def answers(
     """Every answer of the inspections in scope, with its rule, item wording and comment.
 
     The item's wording is in the language the export is made in (see :func:`write`).
+
+    Ordered by inspection (oldest first), then as the answers were given. The inspections are
+    read in order and each batch's answers fetched by their ids, so the database sorts the
+    inspections, never the answers: at 200,000 inspections PostgreSQL spent 10 s sorting the
+    3.2 million joined rows on disk before it sent the first one, while the writer waited.
     """
     query = _inspection_rows(
         scope,
@@ -280,13 +313,8 @@ def answers(
         Venue.name_fr,
         Stall.code,
         Inspection.checklist_version_id,
-        Answer.item_key,
-        Answer.result,
-        Answer.comment,
-    )
-    query = query.join(Answer, Answer.inspection_id == Inspection.id).order_by(
-        Inspection.submitted_at, Inspection.id, Answer.id
-    )
+    ).order_by(Inspection.submitted_at, Inspection.id)
+    counted = query.with_only_columns(Answer.id).join(Answer, Answer.inspection_id == Inspection.id)
     rules: dict[str, object] = {}
     for version_id in sorted(versions, reverse=True):  # the newest wording first
         for section in versions[version_id].sections:
@@ -305,48 +333,57 @@ def answers(
         Column("comment", _l("Comment")),
     ]
 
-    def rows() -> Iterator[list[object]]:
+    def converted(converters: list[Converter]) -> Iterator[list[object]]:
         from flask_babel import get_locale
 
         locale = str(get_locale())
-        known: dict[tuple[int, str], tuple[str, str, bool | None]] = {}
-        for (
-            inspection_id,
-            day,
-            region,
-            venue,
-            stall,
-            version_id,
-            item_key,
-            result,
-            comment,
-        ) in _stream(query):
-            found = known.get((version_id, item_key))
-            if found is None:
-                checklist = versions.get(version_id)
-                try:
-                    item = checklist.item(item_key) if checklist else None
-                except KeyError:
-                    item = None
-                found = (
-                    (item.section, item.label(locale), item.critical) if item else ("", "", None)
-                )
-                known[(version_id, item_key)] = found
-            yield [
-                inspection_id,
-                day,
-                region,
-                venue,
-                stall,
-                found[0],
-                item_key,
-                found[1],
-                found[2],
-                result,
-                comment,
-            ]
+        place_of, item_of, result_of, comment_of = (
+            converters[:5],
+            converters[5:9],
+            converters[9],
+            converters[10],
+        )
+        items: dict[tuple[int, str], list] = {}
 
-    return Dataset("answers", _l("Answers"), columns, rows, _counter(query))
+        def item_cells(version_id: int, item_key: str) -> list:
+            """[rule, item key, item wording, critical] of an answer's item, converted."""
+            checklist = versions.get(version_id)
+            try:
+                item = checklist.item(item_key) if checklist else None
+            except KeyError:
+                item = None
+            values = (
+                [item.section, item_key, item.label(locale), item.critical]
+                if item
+                else ["", item_key, "", None]
+            )
+            return [convert(value) for convert, value in zip(item_of, values, strict=True)]
+
+        for batch in _batches(query):
+            given: dict[str, list] = {}
+            found = db.session.connection().execute(
+                select(Answer.inspection_id, Answer.item_key, Answer.result, Answer.comment)
+                .where(Answer.inspection_id.in_([row[0] for row in batch]))
+                .order_by(Answer.id)
+            )
+            for inspection_id, item_key, result, comment in found.all():
+                given.setdefault(inspection_id, []).append((item_key, result, comment))
+            for row in batch:
+                answers_given = given.get(row[0])
+                if not answers_given:
+                    continue
+                version_id = row[5]
+                place = [convert(value) for convert, value in zip(place_of, row[:5], strict=True)]
+                for item_key, result, comment in answers_given:
+                    item = items.get((version_id, item_key))
+                    if item is None:
+                        item = items[(version_id, item_key)] = item_cells(version_id, item_key)
+                    yield place + item + [result_of(result), comment_of(comment)]
+
+    def rows() -> Iterator[list[object]]:
+        return converted([_unchanged] * len(columns))
+
+    return Dataset("answers", _l("Answers"), columns, rows, _counter(counted), converted)
 
 
 class _SectionTitle:
@@ -437,19 +474,25 @@ def write(dataset: Dataset, fmt: str, out: IO[bytes], progress: Progress | None 
     Words and headers are in the current locale (callers outside a request use
     ``force_locale``). ``progress`` is called now and then with the rows written so far.
     """
-    rows = _counted(dataset.rows(), progress)
+    if fmt == "xlsx":
+        converters = [_xlsx_value(column) for column in dataset.columns]
+    elif fmt == "fr.csv":
+        converters = [_people_value(column) for column in dataset.columns]
+    elif fmt in ("csv", "csv.gz"):
+        converters = [_standard_value(column) for column in dataset.columns]
+    else:
+        raise ValueError(f"unknown export format {fmt!r}")
+    rows = _counted(dataset.rows_for(converters), progress)
     if fmt == "xlsx":
         _write_xlsx(dataset, rows, out)
     elif fmt == "fr.csv":
-        _write_csv(_people_csv_rows(dataset, rows), _headers(dataset), out, delimiter=";")
+        _write_csv(rows, _headers(dataset), out, delimiter=";")
     elif fmt == "csv":
-        _write_csv(_standard_rows(dataset, rows), dataset.header, out)
-    elif fmt == "csv.gz":
+        _write_csv(rows, dataset.header, out)
+    else:
         # Level 3: about 5x smaller than the CSV and still faster than the disk can take it.
         with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=3, mtime=0) as packed:
-            _write_csv(_standard_rows(dataset, rows), dataset.header, packed)
-    else:
-        raise ValueError(f"unknown export format {fmt!r}")
+            _write_csv(rows, dataset.header, packed)
     return rows.count
 
 
@@ -486,24 +529,47 @@ def _write_csv(rows, header: list[str], out: IO[bytes], delimiter: str = ",") ->
         text.detach()  # the caller owns ``out``
 
 
-def _standard_value(kind: str) -> Callable[[object], object]:
+def _standard_value(column: Column) -> Callable[[object], object]:
+    kind = column.kind
     if kind == RATE:
         return lambda value: None if value is None else f"{value:.4f}"
     if kind == DAY:
-        return lambda value: value.isoformat() if value else None
+        return _same_as_last(lambda value: value.isoformat() if value else None)
     if kind == MOMENT:
-        return lambda value: value.strftime("%Y-%m-%d %H:%M") if value else None
+        return _same_as_last(lambda value: value.strftime("%Y-%m-%d %H:%M") if value else None)
     if kind == YES_NO:
         return lambda value: None if value is None else ("yes" if value else "no")
     if kind == NUMBER:
-        return lambda value: value
-    return cell
+        return _unchanged
+    return _text_value(cell, column)
 
 
-def _standard_rows(dataset: Dataset, rows) -> Iterator[list[object]]:
-    converters = [_standard_value(column.kind) for column in dataset.columns]
-    for row in rows:
-        yield [convert(value) for convert, value in zip(converters, row, strict=True)]
+def _text_value(render: Callable[[object], object], column: Column) -> Callable:
+    """``render`` for a text column, run once per value that repeats (a region, a verdict)
+    or once per run of equal values (an inspection's id on each of its answers)."""
+    if column.repeats or column.words is not None:
+        return _remembered(render)
+    return _same_as_last(render)
+
+
+def _unchanged(value: object) -> object:
+    return value
+
+
+def _remembered(render: Callable[[object], object]) -> Callable[[object], object]:
+    """``render`` remembering up to 10,000 values (the few a column of repeats has)."""
+    seen: dict[object, object] = {}
+
+    def rendered(value: object) -> object:
+        try:
+            return seen[value]
+        except KeyError:
+            found = render(value)
+            if len(seen) < 10_000:
+                seen[value] = found
+            return found
+
+    return rendered
 
 
 def _words(column: Column) -> dict[object, str]:
@@ -525,14 +591,8 @@ def _people_value(column: Column) -> Callable[[object], object]:
         yes, no = _("Yes"), _("No")
         return lambda value: "" if value is None else (yes if value else no)
     if column.kind == NUMBER:
-        return lambda value: value
-    return cell
-
-
-def _people_csv_rows(dataset: Dataset, rows) -> Iterator[list[object]]:
-    converters = [_people_value(column) for column in dataset.columns]
-    for row in rows:
-        yield [convert(value) for convert, value in zip(converters, row, strict=True)]
+        return _unchanged
+    return _text_value(cell, column)
 
 
 def _xlsx_value(column: Column) -> Callable[[object], str]:
@@ -548,19 +608,7 @@ def _xlsx_value(column: Column) -> Callable[[object], str]:
         return lambda value: "<c/>" if value is None else (yes if value else no)
     if column.kind == NUMBER:
         return xlsx.number_cell
-    if column.repeats:
-        seen: dict[object, str] = {}
-
-        def repeated(value: object) -> str:
-            found = seen.get(value)
-            if found is None:
-                found = xlsx.text_cell(_xlsx_text(value))
-                if len(seen) < 10_000:
-                    seen[value] = found
-            return found
-
-        return repeated
-    return _same_as_last(lambda value: xlsx.text_cell(_xlsx_text(value)))
+    return _text_value(lambda value: xlsx.text_cell(_xlsx_text(value)), column)
 
 
 def _same_as_last(render: Callable[[object], str]) -> Callable[[object], str]:
@@ -582,13 +630,10 @@ def _xlsx_text(value: object) -> str | None:
 
 
 def _write_xlsx(dataset: Dataset, rows, out: IO[bytes]) -> None:
-    converters = [_xlsx_value(column) for column in dataset.columns]
+    """``rows`` of cells made by :func:`_xlsx_value`."""
     book = xlsx.Workbook(out, str(dataset.title), _headers(dataset), max_rows=xlsx_max_rows())
     try:
-        book.write_rows(
-            "".join([convert(value) for convert, value in zip(converters, row, strict=True)])
-            for row in rows
-        )
+        book.write_rows("".join(row) for row in rows)
     except BaseException:
         book.abandon()
         raise
