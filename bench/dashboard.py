@@ -158,9 +158,17 @@ def reset_schema() -> None:
         with db.engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"))
     else:
-        db.drop_all()
+        # Every table there, not only those the models know now (a migration may have
+        # renamed one since this database was filled).
         with db.engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            tables = conn.scalars(
+                text(
+                    "SELECT name FROM sqlite_master "
+                    "WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
+                )
+            ).all()
+            for table in tables:
+                conn.execute(text(f'DROP TABLE "{table}"'))
     upgrade(directory=str(ROOT / "migrations"))
     # The bench makes its own regions and provinces (more of them, with fixed ids).
     with db.engine.begin() as conn:
