@@ -21,7 +21,8 @@ never point it at a database you care about. Every inspection belongs to one run
 (AFCON 2025, every venue taking part), as the pages show one campaign at a time.
 ``--stalls`` and ``--inspections`` change the size: ``--stalls 200000 --inspections 2000000``
 is ten times the tournament (32 million answers; the fill takes minutes). ``--reuse`` keeps a
-database this script filled before and only times. The last line is::
+database this script filled before (migrated to the latest schema) and only times. The last
+line is::
 
     dashboard db=<sqlite|postgresql> stalls=20000 inspections=200000 home_p50_ms=<n> \
 national_p50_ms=<n> venue_p50_ms=<n> floor_p50_ms=<n> coverage_p50_ms=<n> \
@@ -712,6 +713,12 @@ def fill(
     log(f"filled in {time.perf_counter() - began:.0f} s")
 
 
+def catch_up() -> None:
+    """Apply the migrations made since a reused database was filled (each fills what it adds)."""
+    db.session.remove()
+    upgrade(directory=str(ROOT / "migrations"))
+
+
 def analyze() -> None:
     """Statistics for the planner, and on PostgreSQL the visibility map, as autovacuum keeps
     them on a live database (a bulk load leaves neither)."""
@@ -812,7 +819,9 @@ def main() -> None:
                 )
             except Exception:  # no schema yet
                 db.session.rollback()
-        if not filled:
+        if filled:
+            catch_up()
+        else:
             reset_schema()
             fill(random.Random(args.seed), args.stalls, args.inspections)
         analyze()

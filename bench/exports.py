@@ -109,7 +109,9 @@ def main() -> None:
                 filled = count == args.inspections
             except Exception:  # no schema yet
                 db.session.rollback()
-        if not filled:
+        if filled:
+            dashboard.catch_up()
+        else:
             dashboard.reset_schema()
             dashboard.fill(random.Random(args.seed), args.stalls, args.inspections)
         dashboard.analyze()
