@@ -56,7 +56,6 @@ from .models import (
     Photo,
     Stall,
     User,
-    audit,
     utcnow,
 )
 from .photos import N_, ProcessedPhoto
@@ -737,7 +736,7 @@ def receive_photo(
             _statement("set_pending"), {"b_id": inspection.id, "photos_pending": pending}
         )
         if was and not pending:
-            audit("system", "inspection.photos_complete", "inspection", inspection.id)
+            _audit(None, "inspection.photos_complete", "inspection", inspection.id)
     db.session.commit()
     return PhotoReceipt(created, stored)
 
@@ -865,23 +864,16 @@ def _record(
                 ],
             )
     tallies.count_inspection(inspection_id)
-    # The row models.audit() would add, inserted at once (no unit of work to flush).
-    db.session.execute(
-        _statement("audit"),
-        {
-            "at": utcnow(),
-            "actor": f"user:{actor.id}" if actor else "system",
-            "actor_id": actor.id if actor else None,
-            "action": "inspection.submit",
-            "entity": "inspection",
-            "entity_id": inspection_id,
-            "before": None,
-            "after": {
-                "score": outcome.score,
-                "verdict": outcome.verdict,
-                "answers": given,
-                **({"photos_pending": pending} if pending else {}),
-            },
+    _audit(
+        actor,
+        "inspection.submit",
+        "inspection",
+        inspection_id,
+        after={
+            "score": outcome.score,
+            "verdict": outcome.verdict,
+            "answers": given,
+            **({"photos_pending": pending} if pending else {}),
         },
     )
 
@@ -894,25 +886,46 @@ def _failed_again(
     The artisan is told the later visit's date (the old one is often past); never an earlier
     one, so a date a coordinator moved later stands. Audited per action.
     """
-    for action in db.session.scalars(
-        select(CorrectiveAction).where(
-            CorrectiveAction.stall_id == stall_id,
-            CorrectiveAction.status == OPEN,
-            CorrectiveAction.item_key.in_(list(again)),
-        )
+    for action_id, item_key, due_date in db.session.execute(
+        _statement("open_actions_of"), {"b_stall_id": stall_id, "b_items": list(again)}
     ):
-        due = again[action.item_key]
-        if due > action.due_date:
-            audit(
-                f"user:{actor.id}" if actor else "system",
+        due = again[item_key]
+        if due > due_date:
+            _audit(
+                actor,
                 "corrective_action.failed_again",
                 "corrective_action",
-                action.id,
-                actor_id=actor.id if actor else None,
-                before={"due_date": action.due_date.isoformat()},
+                action_id,
+                before={"due_date": due_date.isoformat()},
                 after={"due_date": due.isoformat(), "inspection": inspection_id},
             )
-            action.due_date = due
+            db.session.execute(_statement("move_due"), {"b_id": action_id, "due_date": due})
+
+
+def _audit(
+    actor: User | None,
+    action: str,
+    entity: str,
+    entity_id: object,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+) -> None:
+    """The row models.audit() would add for ``actor`` (None: the system), inserted at once
+    (no unit of work to flush)."""
+    db.session.execute(
+        _statement("audit"),
+        {
+            "at": utcnow(),
+            "actor": f"user:{actor.id}" if actor else "system",
+            "actor_id": actor.id if actor else None,
+            "action": action,
+            "entity": entity,
+            "entity_id": str(entity_id),
+            "before": before,
+            "after": after,
+        },
+    )
 
 
 # --- the statements of a submission, built once ---------------------------------------------
@@ -1026,6 +1039,20 @@ def _insert_audit(_dialect: str) -> Executable:
     return insert(AuditEvent.__table__)
 
 
+def _open_actions_of(_dialect: str) -> Executable:
+    table = CorrectiveAction.__table__
+    return select(table.c.id, table.c.item_key, table.c.due_date).where(
+        table.c.stall_id == bindparam("b_stall_id"),
+        table.c.status == OPEN,
+        table.c.item_key.in_(bindparam("b_items", expanding=True)),
+    )
+
+
+def _move_due(_dialect: str) -> Executable:
+    table = CorrectiveAction.__table__
+    return update(table).where(table.c.id == bindparam("b_id"))
+
+
 def _lock_inspection(_dialect: str) -> Executable:
     table = Inspection.__table__
     return (
@@ -1069,6 +1096,8 @@ _BUILDERS: dict[str, Callable[[str], Executable]] = {
     "close_actions": _close_actions,
     "open_actions": _open_actions,
     "audit": _insert_audit,
+    "open_actions_of": _open_actions_of,
+    "move_due": _move_due,
     "lock_inspection": _lock_inspection,
     "insert_photo": _insert_photo,
     "stored_photos": _stored_photos,

@@ -68,10 +68,8 @@ def count(model):
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-def submit_events():
-    return db.session.scalar(
-        select(func.count(AuditEvent.id)).where(AuditEvent.action == "inspection.submit")
-    )
+def submit_events(action="inspection.submit"):
+    return db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == action))
 
 
 # --- the bundle the phone keeps ---------------------------------------------------------------
@@ -350,9 +348,11 @@ def test_declared_photo_completes_the_inspection_once(as_inspector, stall, check
     response = put_photo(as_inspector, inspection_id, "shop_clean", data)
     assert response.status_code == 201
     assert response.get_json()["complete"] is True
-    assert put_photo(as_inspector, inspection_id, "shop_clean", data).status_code == 200
+    again = put_photo(as_inspector, inspection_id, "shop_clean", data)
+    assert again.status_code == 200 and again.get_json()["complete"] is True
     inspection = db.session.get(Inspection, inspection_id)
     assert inspection.photos_pending == 0 and count(Photo) == 1
+    assert submit_events("inspection.photos_complete") == 1  # the first arrival only
     # The evidence completing never scores or counts the inspection again.
     assert submit_events() == 1 and count(CorrectiveAction) == actions == 1
     assert as_inspector.get(f"/inspect/photos/{inspection.photos[0].id}/thumb").status_code == 200
