@@ -823,10 +823,14 @@ def _record(
         == 1
     )
     if became_latest:
-        previous = tallies.replace_current_failures(
+        previous = tallies.replace_current(
             stall_id,
-            {key: result for key, result in given.items() if result != scoring.PASS},
+            venue_id=venue_id,
             campaign_id=campaign_id,
+            version_id=version_id,
+            verdict=outcome.verdict,
+            score=outcome.score,
+            failures={key: result for key, result in given.items() if result != scoring.PASS},
         )
         # An action is open only while the stall's latest visit has not passed its item, so
         # only an item the previous latest failed (or found N/A) can have one to close.

@@ -126,7 +126,8 @@ def test_old_inspections_become_the_first_campaign(own_database, tmp_path):
                 (campaign_id, "2026-01-05", 2, "follow_up", 1),
             ]
             daily = tallies
-        # 0013: day_tally replaces daily_tally, per venue and per region, with failed items.
+        # 0013: day_tally replaces daily_tally, per venue and per region, with failed items;
+        # 0014: current_tally replaces current_failure.
         with db.engine.begin() as conn:
             conn.execute(
                 text(
@@ -156,8 +157,35 @@ def test_old_inspections_become_the_first_campaign(own_database, tmp_path):
                 (1, "2026-01-05", "", "non_compliant", "price", 0, 1, 0),
                 (2, "2026-01-05", "", "follow_up", "", 1, 0, 0),
             ]
+            # 0014: each stall's current result and its venue's, with failed items.
+            current = conn.execute(
+                text(
+                    "SELECT stall_id, venue_id, verdict, item_key, stalls, fails, nas "
+                    "FROM current_tally ORDER BY stall_id, venue_id, item_key"
+                )
+            ).all()
+            assert [tuple(row) for row in current] == [
+                (0, 1, "non_compliant", "", 1, 0, 0),
+                (0, 1, "non_compliant", "corridor", 0, 0, 1),
+                (0, 1, "non_compliant", "price", 0, 1, 0),
+                (0, 2, "follow_up", "", 1, 0, 0),
+                (1, 1, "non_compliant", "", 1, 0, 0),
+                (1, 1, "non_compliant", "corridor", 0, 0, 1),
+                (1, 1, "non_compliant", "price", 0, 1, 0),
+                (3, 2, "follow_up", "", 1, 0, 0),
+            ]
         downgrade(directory=MIGRATIONS, revision="0012")
         with db.engine.connect() as conn:
+            failures = conn.execute(
+                text(
+                    "SELECT stall_id, item_key, result, campaign_id FROM current_failure "
+                    "ORDER BY item_key"
+                )
+            ).all()
+            assert [tuple(row) for row in failures] == [
+                (1, "corridor", "na", campaign_id),
+                (1, "price", "fail", campaign_id),
+            ]
             assert (
                 conn.execute(
                     text(

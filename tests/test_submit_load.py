@@ -262,7 +262,7 @@ def test_tallies_rebuild_command_recomputes_every_tally(
     )
     kept = snapshot()
     db.session.execute(tallies.DayTally.__table__.delete())
-    db.session.execute(tallies.CurrentFailure.__table__.delete())
+    db.session.execute(tallies.CurrentTally.__table__.delete())
     db.session.commit()
     assert snapshot() != kept
 

@@ -3,8 +3,8 @@
 Every figure is aggregated in SQL over the stalls in a :class:`Scope` narrowed by
 :class:`Filters`; each function runs one query whatever the size of the data, and Python only
 combines the few aggregated rows that come back (one per venue, per day, per item). Current
-results, inspections per day and a period's figures come from the running tallies of
-:mod:`.tallies`.
+results (per venue), inspections per day and a period's figures come from the running tallies
+of :mod:`.tallies`; lists of stalls are read per stall (they are paged).
 
 Definitions (DESIGN.md):
 
@@ -65,7 +65,7 @@ from ..models import (
     Stall,
     Venue,
 )
-from .tallies import REGION_ROW, CurrentFailure, DayTally
+from .tallies import REGION_ROW, VENUE_ROW, CurrentTally, DayTally
 
 MAX_TREND_DAYS = 120  # days drawn without a campaign (the latest ones)
 MAX_CAMPAIGN_DAYS = 400  # a campaign lasts a year at most; its chart may stretch a little
@@ -495,12 +495,17 @@ class StallCounts:
 def stall_counts(
     scope: Scope, filters: Filters, found: dict[int, Place] | None = None
 ) -> StallCounts:
-    """Stalls, inspected stalls and current verdicts per venue (one query).
+    """Stalls, inspected stalls and current verdicts per venue.
 
-    With a date range, the inspections of the period instead (:func:`period_counts`).
+    From the venues' tallies (:func:`_tallied_stall_counts`); for an older campaign, from
+    its inspections (one query per stall in scope); with a date range, the inspections of
+    the period instead (:func:`period_counts`).
     """
     if filters.dated:
         return period_counts(scope, filters, found)
+    if _reads_current_tally(filters):
+        found = places(scope, filters.campaign) if found is None else found
+        return _tallied_stall_counts(scope, filters, found)
     current = current_of(filters)
     verdict = current.verdict
     venue_key = Stall.venue_id.label("venue_id")
@@ -537,6 +542,142 @@ def stall_counts(
     for tally in result.by_venue.values():
         result.total.add(tally)
     return result
+
+
+# -- current results of the latest campaign: from the venues' tallies ----------------------------
+
+
+def _reads_current_tally(filters: Filters) -> bool:
+    """Whether the stalls' current results come from the per-venue tallies.
+
+    Without dates, for every campaign but an older one (whose results are read from its own
+    inspections, per stall).
+    """
+    return not filters.dated and not filters.reads_inspections
+
+
+def _current_rows(
+    scope: Scope, filters: Filters, found: dict[int, Place], *columns, items: bool = False
+) -> Select:
+    """SELECT ``columns`` from the venue rows of the current tally in scope, with the filters.
+
+    The verdict filter is the stalls' current verdict ("not inspected" is left to the
+    caller: those stalls have no row).
+    """
+    tally = CurrentTally
+    stall_row = literal_column("''")
+    venues = _venues_matching(scope, filters, found)
+    query = (
+        select(*columns)
+        .select_from(tally)
+        .where(
+            tally.stall_id == VENUE_ROW,
+            tally.item_key != stall_row if items else tally.item_key == stall_row,
+            *_of_campaign(tally.campaign_id, filters),
+            tally.venue_id.in_(venues) if venues else literal(False),
+        )
+    )
+    if filters.craft:
+        query = query.where(tally.craft == filters.craft)
+    if filters.verdict and filters.verdict != NOT_INSPECTED:
+        query = query.where(tally.verdict == filters.verdict)
+    return query
+
+
+def _tallied_stall_counts(scope: Scope, filters: Filters, found: dict[int, Place]) -> StallCounts:
+    """:func:`stall_counts` from the venues' tallies: two queries, O(venues) rows each.
+
+    The current results per venue and version, and the venues' stalls from the stall table
+    (a count per venue of its index; by craft, joined to the artisans).
+    """
+    tally = CurrentTally
+    verdict_sum = {
+        verdict: func.sum(case((tally.verdict == verdict, tally.stalls), else_=0))
+        for verdict in (scoring.COMPLIANT, scoring.FOLLOW_UP, scoring.NON_COMPLIANT)
+    }
+    query = _current_rows(
+        scope,
+        filters,
+        found,
+        tally.venue_id,
+        tally.version_id,
+        func.sum(tally.stalls).label("inspected"),
+        verdict_sum[scoring.COMPLIANT].label("compliant"),
+        verdict_sum[scoring.FOLLOW_UP].label("follow_up"),
+        verdict_sum[scoring.NON_COMPLIANT].label("non_compliant"),
+        func.sum(tally.score_sum).label("score_sum"),
+    ).group_by(tally.venue_id, tally.version_id)
+    result = StallCounts(
+        by_venue={}, inspected_by_version=defaultdict(int), inspected_by_venue_version={}
+    )
+    never = filters.verdict == NOT_INSPECTED
+    inspected: dict[int, Tally] = {}
+    for row in db.session.execute(query):
+        if not row.inspected:
+            continue
+        inspected.setdefault(row.venue_id, Tally()).add(
+            Tally(
+                int(row.inspected),
+                int(row.inspected),
+                int(row.compliant),
+                int(row.follow_up),
+                int(row.non_compliant),
+                float(row.score_sum or 0),
+            )
+        )
+        if not never:
+            result.inspected_by_version[row.version_id] += int(row.inspected)
+            result.inspected_by_venue_version[(row.venue_id, row.version_id)] = int(row.inspected)
+    if filters.verdict and not never:
+        result.by_venue = inspected  # only stalls with that verdict: all inspected
+    else:
+        venues = _venues_matching(scope, filters, found)
+        count = select(Stall.venue_id, func.count().label("stalls")).where(
+            Stall.venue_id.in_(venues) if venues else literal(False)
+        )
+        if filters.craft:
+            count = count.join(Artisan, Artisan.id == Stall.artisan_id).where(
+                Artisan.craft == filters.craft
+            )
+        for venue_id, stalls in db.session.execute(count.group_by(Stall.venue_id)):
+            seen = inspected.get(venue_id, Tally())
+            if never:
+                result.by_venue[venue_id] = Tally(stalls=stalls - seen.inspected)
+            else:
+                seen.stalls = stalls
+                result.by_venue[venue_id] = seen
+    for tally_ in result.by_venue.values():
+        result.total.add(tally_)
+    return result
+
+
+def _tallied_answer_counts(
+    scope: Scope, filters: Filters, *, by_region: bool, found: dict[int, Place]
+) -> list[tuple]:
+    """:func:`answer_counts` from the venues' tallies (one query)."""
+    if filters.verdict == NOT_INSPECTED:
+        return []
+    tally = CurrentTally
+    keys = [tally.venue_id, tally.item_key] if by_region else [tally.item_key]
+    query = _current_rows(
+        scope,
+        filters,
+        found,
+        *keys,
+        func.sum(tally.fails).label("fails"),
+        func.sum(tally.nas).label("nas"),
+        items=True,
+    ).group_by(*keys)
+    counts: dict[tuple, int] = defaultdict(int)
+    for row in db.session.execute(query):
+        *key, fails, nas = row
+        if by_region:
+            key[0] = found[key[0]].region.id
+        if fails:
+            counts[(*key, scoring.FAIL)] += int(fails)
+        if nas:
+            counts[(*key, scoring.NA)] += int(nas)
+    return [(*key, n) for key, n in counts.items()]
 
 
 # -- a period: the inspections made in it, from the day tallies ------------------------------
@@ -804,44 +945,28 @@ def answer_counts(
     """
     if filters.dated:
         return _period_answer_counts(scope, filters, by_region=by_region, found=found)
-    if filters.reads_inspections:
-        current = current_stalls(
-            scope,
-            filters,
-            *_region_column(by_region),
-            current_of(filters).inspection_id.label("inspection_id"),
-            with_places=by_region,
-        )
-        current = current.where(current_of(filters).inspection_id.is_not(None)).subquery("current")
-        item, result = Answer.item_key, Answer.result
-        query = select(current).join(
-            Answer,
-            and_(
-                Answer.inspection_id == current.c.inspection_id,
-                Answer.result != literal_column("'pass'"),
-            ),
-        )
-    else:  # the tallies hold the current results' fails and N/As
-        # With a campaign, those of the stalls whose latest result is the campaign's; their
-        # venues take part in it (an inspection is taken only there, and a venue with
-        # inspections stays in), so the whole country needs no join to the stalls.
-        item, result = CurrentFailure.item_key, CurrentFailure.result
-        query = select(CurrentFailure).select_from(CurrentFailure)
-        if (
-            by_region
-            or not scope.national
-            or filters.narrows_places
-            or filters.craft
-            or filters.verdict
-        ):
-            query = current_stalls(scope, filters, with_places=by_region).join(
-                CurrentFailure, CurrentFailure.stall_id == Stall.id
-            )
-        query = query.where(*_of_campaign(CurrentFailure.campaign_id, filters))
-        current = None
-    keys = [item, result]
+    if _reads_current_tally(filters):
+        found = places(scope, filters.campaign) if found is None else found
+        return _tallied_answer_counts(scope, filters, by_region=by_region, found=found)
+    # An older campaign: its current results are read from its inspections, per stall.
+    current = current_stalls(
+        scope,
+        filters,
+        *_region_column(by_region),
+        current_of(filters).inspection_id.label("inspection_id"),
+        with_places=by_region,
+    )
+    current = current.where(current_of(filters).inspection_id.is_not(None)).subquery("current")
+    query = select(current).join(
+        Answer,
+        and_(
+            Answer.inspection_id == current.c.inspection_id,
+            Answer.result != literal_column("'pass'"),
+        ),
+    )
+    keys = [Answer.item_key, Answer.result]
     if by_region:
-        keys.insert(0, current.c.region_id if current is not None else Province.region_id)
+        keys.insert(0, current.c.region_id)
     query = query.with_only_columns(*keys, func.count().label("n")).group_by(*keys)
     return [tuple(row) for row in db.session.execute(query)]
 

@@ -5,7 +5,8 @@ a whole country's season). Read from the base tables that costs hundreds of mill
 tallies are kept:
 
 - on each stall, its latest inspection's outcome (``Stall.current_*``);
-- ``current_failure``: the fail and N/A answers of each stall's latest inspection;
+- ``current_tally``: the current results (the latest inspection's verdict, score and failed
+  and N/A answers) of each stall and summed per venue (:class:`CurrentTally`);
 - ``day_tally``: the submitted inspections of each day, with their verdict, score and failed
   and N/A answers (:class:`DayTally`), at two grains: per venue, and per region.
 
@@ -14,17 +15,20 @@ calling the functions below (no flush listener guesses it from the rows):
 
 - an inspection submitted (:mod:`compliance.inspections`): :func:`count_inspection` adds it
   to its day; if it becomes its stall's latest, the stall's row gets :func:`current_values`
-  and :func:`replace_current_failures` its fails and N/As;
+  and :func:`replace_current` moves the stall's current tallies to the new result;
 - a contest accepted (:mod:`compliance.artisan.contests`): :func:`uncount_inspection` takes
   the inspection out of the day tallies before it is rescored, :func:`count_inspection` puts
   it back after, and its stall is recomputed with :func:`refresh_stall`;
 - stalls moved to another venue or artisan, or an artisan's craft changed (the register,
-  :mod:`compliance.register`): :func:`uncount_stalls` before, :func:`count_stalls` after.
+  :mod:`compliance.register`, and a coordinator's changes, :mod:`compliance.venues`):
+  :func:`uncount_stalls` before, :func:`count_stalls` after.
 
-``day_tally`` rows are shared by every stall of a venue (and of a region), so they only ever
-change by atomic increments: one INSERT ... SELECT ... ON CONFLICT DO UPDATE adds an
-inspection's rows at both grains, whatever else runs at once. The per-stall tallies are
-written under the stall's row lock, which every writer of a stall's latest result takes first.
+Rows shared by the stalls of a venue (or a region) only ever change by atomic increments
+(INSERT ... ON CONFLICT DO UPDATE), whatever else runs at once: a submission adds its day rows
+at both grains with one statement, and moves its stall between its venue's current rows with
+another. A stall's own rows are written under the stall's row lock, which every writer of a
+stall's latest result takes first. Increments may leave shared rows at zero; readers sum them
+as they are.
 
 Writes that bypass this code (a bulk import, a manual fix in SQL) must run :func:`rebuild`
 (``flask tallies rebuild``), which recomputes everything from the base tables.
@@ -58,19 +62,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db, dialect_insert
 from ..models import SUBMITTED, Answer, Artisan, Inspection, Province, Stall, Venue
-
-
-class CurrentFailure(db.Model):
-    """A fail or N/A answer of a stall's latest inspection (passes are the rest)."""
-
-    __tablename__ = "current_failure"
-    stall_id: Mapped[int] = mapped_column(db.ForeignKey("stall.id"), primary_key=True)
-    item_key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    result: Mapped[str] = mapped_column(String(4))
-    # The campaign of that latest inspection (Stall.current_campaign_id), so a campaign's
-    # national figures count these rows alone (migration 0011).
-    campaign_id: Mapped[int | None] = mapped_column(Integer)
-
 
 # ``DayTally.venue_id`` of the per-region rows; ``DayTally.item_key`` of the inspections' rows.
 REGION_ROW = 0
@@ -143,6 +134,233 @@ class DayTally(db.Model):
     nas: Mapped[int] = mapped_column(Integer, default=0)
 
 
+# ``CurrentTally.stall_id`` of the per-venue rows.
+VENUE_ROW = 0
+
+
+class CurrentTally(db.Model):
+    """Each stall's current result, and the same summed per venue (migration 0014).
+
+    Two grains in one table, like :class:`DayTally`: a stall's own rows (``stall_id``), which
+    say what it adds to its venue's, and the venue's rows (``stall_id`` = :data:`VENUE_ROW`),
+    which the overview pages read: O(venues), whatever the number of stalls. Keys: the
+    campaign of the stall's latest inspection, its venue, its artisan's craft ("" without
+    one), the checklist version and the verdict. ``item_key`` "" holds ``stalls`` and their
+    ``score_sum``; any other ``item_key`` that item's ``fails`` and ``nas`` at those stalls'
+    latest inspections (passes are the rest). A stall never inspected has no row: a venue's
+    stalls are counted from the stall table.
+    """
+
+    __tablename__ = "current_tally"
+    stall_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    venue_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    craft: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    verdict: Mapped[str] = mapped_column(String(20), primary_key=True)
+    item_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stalls: Mapped[int] = mapped_column(Integer, default=0)
+    score_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    fails: Mapped[int] = mapped_column(Integer, default=0)
+    nas: Mapped[int] = mapped_column(Integer, default=0)
+
+
+_CURRENT_KEY = ["stall_id", "campaign_id", "venue_id", "craft", "version_id", "verdict", "item_key"]
+_CURRENT_COLUMNS = [*_CURRENT_KEY, "stalls", "score_sum", "fails", "nas"]
+_SUMS = ("stalls", "score_sum", "fails", "nas")
+
+
+def _upsert_current(rows) -> None:
+    """INSERT the rows of a SELECT into current_tally, adding to any there."""
+    table = CurrentTally.__table__
+    statement = dialect_insert(table).from_select(_CURRENT_COLUMNS, rows)
+    db.session.execute(_adding(statement))
+
+
+def _adding(statement):
+    table = CurrentTally.__table__
+    return statement.on_conflict_do_update(
+        index_elements=_CURRENT_KEY,
+        set_={name: table.c[name] + statement.excluded[name] for name in _SUMS},
+    )
+
+
+_REPLACE: dict[str, object] = {}
+
+
+def _replace_statement():
+    """The upsert of a submission's rows, built once per engine (rows go as parameters).
+
+    A stall's first result reads its craft from the artisan (``craft_of``); later ones keep
+    the craft its venue's rows have it under (``known_craft``).
+    """
+    dialect = db.session.get_bind().dialect.name
+    statement = _REPLACE.get(dialect)
+    if statement is None:
+        craft = (
+            select(func.coalesce(Artisan.craft, literal_column("''")))
+            .select_from(Stall)
+            .outerjoin(Artisan, Artisan.id == Stall.artisan_id)
+            .where(Stall.id == bindparam("craft_of"))
+            .scalar_subquery()
+        )
+        insert_ = dialect_insert(CurrentTally.__table__).values(
+            craft=func.coalesce(bindparam("known_craft", type_=String()), craft)
+        )
+        statement = _REPLACE[dialect] = _adding(insert_)
+    return statement
+
+
+def replace_current(
+    stall_id: int,
+    *,
+    venue_id: int,
+    campaign_id: int,
+    version_id: int,
+    verdict: str,
+    score: float | None,
+    failures: Mapping[str, str],
+) -> set[str]:
+    """Make this outcome the stall's current result in the tallies: two statements.
+
+    ``failures`` are its items failed or N/A (item -> fail or na). The stall's rows are
+    replaced and its venue's rows move from the old result to the new one, in one atomic
+    upsert (other stalls of the venue may be submitted at the same time). Returns the items
+    that were failed or N/A before. Only for a stall whose row lock the caller holds.
+    """
+    old = db.session.execute(
+        delete(CurrentTally)
+        .where(CurrentTally.stall_id == stall_id)
+        .returning(*(getattr(CurrentTally, name) for name in _CURRENT_COLUMNS))
+    ).all()
+    key = {"campaign_id": campaign_id, "venue_id": venue_id, "version_id": version_id}
+    new = [
+        {**key, "verdict": verdict, "item_key": "", "stalls": 1, "score_sum": score or 0.0,
+         "fails": 0, "nas": 0},
+        *(
+            {**key, "verdict": verdict, "item_key": item, "stalls": 0, "score_sum": 0.0,
+             "fails": int(result == "fail"), "nas": int(result != "fail")}
+            for item, result in failures.items()
+        ),
+    ]  # fmt: skip
+    # The venue's rows: the new result's less the old one's, summed per key.
+    moved: dict[tuple, list[float]] = {}
+    for sign, counted in ((-1, [row._asdict() for row in old]), (1, new)):
+        for row in counted:
+            sums = moved.setdefault(
+                (row["campaign_id"], row["venue_id"], row["version_id"], row["verdict"],
+                 row["item_key"]),
+                [0, 0.0, 0, 0],
+            )  # fmt: skip
+            for i, name in enumerate(_SUMS):
+                sums[i] += sign * row[name]
+    venue_rows = [
+        {"campaign_id": campaign, "venue_id": venue, "version_id": version,
+         "verdict": verdict_, "item_key": item, **dict(zip(_SUMS, sums, strict=True))}
+        for (campaign, venue, version, verdict_, item), sums in moved.items()
+        if any(sums)
+    ]  # fmt: skip
+    craft = {"known_craft": old[0].craft if old else None, "craft_of": stall_id}
+    db.session.execute(
+        _replace_statement(),
+        [{**row, "stall_id": stall_id, **craft} for row in new]
+        + [{**row, "stall_id": VENUE_ROW, **craft} for row in venue_rows],
+    )
+    return {row.item_key for row in old if row.item_key}
+
+
+def _stall_rows(where):
+    """SELECT the current_tally rows of the stalls matching ``where``, from the stall table."""
+    keys = [
+        Stall.id,
+        func.coalesce(Stall.current_campaign_id, literal_column("0")),
+        Stall.venue_id,
+        func.coalesce(Artisan.craft, literal_column("''")),
+        Stall.current_version_id,
+        Stall.current_verdict,
+    ]
+
+    def of_stalls(query):
+        return (
+            query.select_from(Stall)
+            .outerjoin(Artisan, Artisan.id == Stall.artisan_id)
+            .where(
+                Stall.latest_inspection_id.is_not(None),
+                Stall.current_verdict.is_not(None),
+                where,
+            )
+        )
+
+    failed = Answer.result == literal_column("'fail'")
+    return union_all(
+        of_stalls(
+            select(
+                *keys,
+                literal_column("''"),
+                literal_column("1"),
+                func.coalesce(Stall.current_score, literal_column("0.0")),
+                literal_column("0"),
+                literal_column("0"),
+            )
+        ),
+        of_stalls(
+            select(
+                *keys,
+                Answer.item_key,
+                literal_column("0"),
+                literal_column("0.0"),
+                case((failed, 1), else_=0),
+                case((failed, 0), else_=1),
+            )
+        ).join(Answer, and_(Answer.inspection_id == Stall.latest_inspection_id, _NOT_PASSED)),
+    )
+
+
+def _venue_rows_of(stalls, sign: int = 1):
+    """SELECT the venue rows that the own rows of ``stalls`` (a condition on them) add up to.
+
+    ``sign`` -1 makes rows that take them away.
+    """
+    times = literal_column(str(int(sign)))
+    keys = [getattr(CurrentTally, name) for name in _CURRENT_KEY[1:]]
+    return (
+        select(
+            literal_column(str(VENUE_ROW)),
+            *keys,
+            *(times * func.sum(getattr(CurrentTally, name)) for name in _SUMS),
+        )
+        .where(CurrentTally.stall_id != VENUE_ROW, stalls)
+        .group_by(*keys)
+    )
+
+
+def recount_current(stall_ids: list[int]) -> None:
+    """Recompute these stalls' current tallies from the stall table, and their venues'.
+
+    For the rare changes that are not a submission: a contest accepted (the stall's latest
+    result rescored), a stall moved to another venue or artisan, an artisan's craft changed.
+    """
+    for chunk in _chunked(stall_ids):
+        _upsert_current(_venue_rows_of(CurrentTally.stall_id.in_(chunk), -1))
+        db.session.execute(delete(CurrentTally).where(CurrentTally.stall_id.in_(chunk)))
+        db.session.execute(
+            insert(CurrentTally).from_select(_CURRENT_COLUMNS, _stall_rows(Stall.id.in_(chunk)))
+        )
+        _upsert_current(_venue_rows_of(CurrentTally.stall_id.in_(chunk)))
+    _drop_empty_current()
+
+
+def _drop_empty_current() -> None:
+    db.session.execute(
+        delete(CurrentTally).where(
+            CurrentTally.stall_id == VENUE_ROW,
+            CurrentTally.stalls == 0,
+            CurrentTally.fails == 0,
+            CurrentTally.nas == 0,
+        )
+    )
+
+
 _CURRENT = {
     "current_version_id": Inspection.checklist_version_id,
     "current_verdict": Inspection.verdict,
@@ -153,7 +371,6 @@ _CURRENT = {
     "current_campaign_id": Inspection.campaign_id,
 }
 _NOT_PASSED = Answer.result != literal_column("'pass'")
-_FAILURE_COLUMNS = ["stall_id", "item_key", "result", "campaign_id"]
 _DAY_KEY = [
     "campaign_id",
     "venue_id",
@@ -348,9 +565,13 @@ def uncount_stalls(stall_ids: list[int]) -> None:
 
 
 def count_stalls(stall_ids: list[int]) -> None:
-    """Count every inspection of these stalls in the day tallies (see :func:`uncount_stalls`)."""
+    """Count these stalls again where they now are (see :func:`uncount_stalls`).
+
+    Every inspection in the day tallies, and their current results in the venues' tallies.
+    """
     for chunk in _chunked(stall_ids):
         _add_days(_of_stalls(chunk))
+    recount_current(stall_ids)
 
 
 def _chunked(ids: list[int], size: int = 5000):
@@ -380,40 +601,8 @@ def current_values(
     }
 
 
-def replace_current_failures(
-    stall_id: int, failures: Mapping[str, str], *, campaign_id: int
-) -> set[str]:
-    """Make ``failures`` (item -> fail or na) the current failures of a stall.
-
-    ``campaign_id`` is the campaign of the inspection they come from.
-
-    Returns the items that were failed or N/A before. Only for a stall whose row lock the
-    caller holds: the rows are the stall's own.
-    """
-    previous = db.session.scalars(
-        delete(CurrentFailure)
-        .where(CurrentFailure.stall_id == stall_id)
-        .returning(CurrentFailure.item_key)
-    ).all()
-    if failures:
-        db.session.execute(
-            insert(CurrentFailure.__table__).values(
-                [
-                    {
-                        "stall_id": stall_id,
-                        "item_key": key,
-                        "result": result,
-                        "campaign_id": campaign_id,
-                    }
-                    for key, result in failures.items()
-                ]
-            )
-        )
-    return set(previous)
-
-
 def refresh_stall(stall_id: int) -> None:
-    """Recompute one stall's current result and failures from its latest inspection.
+    """Recompute one stall's current result and tallies from its latest inspection.
 
     For the rare writes that change a submitted inspection (a contest accepted); the caller
     holds the stall's row lock.
@@ -421,15 +610,7 @@ def refresh_stall(stall_id: int) -> None:
     db.session.execute(
         _copy_latest(Stall.id == stall_id).execution_options(synchronize_session=False)
     )
-    db.session.execute(delete(CurrentFailure).where(CurrentFailure.stall_id == stall_id))
-    db.session.execute(
-        insert(CurrentFailure).from_select(
-            _FAILURE_COLUMNS,
-            select(Stall.id, Answer.item_key, Answer.result, Stall.current_campaign_id)
-            .join(Answer, Answer.inspection_id == Stall.latest_inspection_id)
-            .where(Stall.id == stall_id, _NOT_PASSED),
-        )
-    )
+    recount_current([stall_id])
 
 
 def counted_inspections() -> int:
@@ -445,15 +626,9 @@ def counted_inspections() -> int:
 def rebuild() -> None:
     """Recompute every tally from the base tables and commit (after a bulk load, or to repair)."""
     db.session.execute(_copy_latest(literal(True)).execution_options(synchronize_session=False))
-    db.session.execute(delete(CurrentFailure))
-    db.session.execute(
-        insert(CurrentFailure).from_select(
-            _FAILURE_COLUMNS,
-            select(Stall.id, Answer.item_key, Answer.result, Stall.current_campaign_id)
-            .join(Answer, Answer.inspection_id == Stall.latest_inspection_id)
-            .where(_NOT_PASSED),
-        )
-    )
+    db.session.execute(delete(CurrentTally))
+    db.session.execute(insert(CurrentTally).from_select(_CURRENT_COLUMNS, _stall_rows(true())))
+    db.session.execute(insert(CurrentTally).from_select(_CURRENT_COLUMNS, _venue_rows_of(true())))
     db.session.execute(delete(DayTally))
     db.session.execute(insert(DayTally).from_select(_DAY_COLUMNS, _day_rows(literal(True))))
     db.session.commit()
