@@ -94,6 +94,7 @@ HOME_REGION = "MA-04"
 WEEK = (date(2026, 1, 5), date(2026, 1, 11))  # the dated pages' range: a week of the tournament
 CRAFT, VERDICT = "carpets", "non_compliant"  # the filtered pages: that week, a craft, a verdict
 CHUNK = 20_000
+OUTCOMES_KEPT = 20_000  # answer patterns whose score is kept: memory stays bounded at any size
 
 REGIONS = (
     ("MA-01", "Tanger-Tétouan-Al Hoceïma", "طنجة - تطوان - الحسيمة", "Tanger", 2),
@@ -568,7 +569,8 @@ def fill(
     na_allowed = [item.na_allowed for item in items]
     keys = [item.key for item in items]
     PASS, FAIL, NA = scoring.PASS, scoring.FAIL, scoring.NA
-    outcomes: dict[tuple[str, ...], scoring.Outcome] = {}  # score() of each answer pattern
+    # score() of each answer pattern met so far (a few thousand are most of the inspections).
+    outcomes: dict[tuple[str, ...], scoring.Outcome] = {}
     for sid in visited:
         region_id = venue_region[stall_venue[sid - 1] - 1]
         region_inspectors = inspectors[region_id]
@@ -593,9 +595,9 @@ def fill(
             )
             outcome = outcomes.get(results)
             if outcome is None:
-                outcome = outcomes[results] = scoring.score(
-                    checklist, dict(zip(keys, results, strict=True))
-                )
+                outcome = scoring.score(checklist, dict(zip(keys, results, strict=True)))
+                if len(outcomes) < OUTCOMES_KEPT:
+                    outcomes[results] = outcome
             iid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
             at_text = stamp(at)
             load.add(
