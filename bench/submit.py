@@ -21,6 +21,11 @@ The last line is::
 photos_c8_per_s=<n> lost=<n> dup=<n>
 
 Targets on a two-core machine: c8 and c32 >= 200/s, c32 p99 <= 300 ms, photos_c8 >= 40/s.
+
+Each run's line also gives the CPU time per inspection used by gunicorn, by the PostgreSQL
+backends of the bench's database and by this client, and gunicorn's resident memory: on a
+machine shared with other work the rates move with its load, the CPU per inspection far less
+(two free cores give at most 2,000 ms of CPU a second).
 Never point ``--database`` at a database you care about: it is dropped first.
 """
 
@@ -305,6 +310,20 @@ class CpuMeter:
             "client": time.process_time() * 1000,
         }
 
+    def app_rss_mb(self) -> float:
+        """Resident memory of gunicorn, master and workers (shared pages counted in each)."""
+        total = 0
+        for pid in self._pids()[0]:
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            total += next(
+                (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS")),
+                0,
+            )
+        return total / 1024
+
     def since(self, before: dict) -> dict[str, float]:
         """Milliseconds of CPU each part used since ``before`` (a backend or worker started
         meanwhile counts from zero)."""
@@ -322,6 +341,7 @@ class Result:
     def __init__(self, ids: list[str], acknowledged: int, seconds: float, latencies) -> None:
         self.ids, self.seconds, self.latencies = ids, seconds, latencies
         self.cpu_ms: dict[str, float] = {}
+        self.rss_mb = 0.0
         self.per_s = acknowledged / seconds
         ordered = sorted(latencies)
         self.p99_ms = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
@@ -352,7 +372,7 @@ def _report(name: str, result: Result) -> None:
         f"{name}: {len(result.ids)} in {result.seconds:.1f} s = {result.per_s:.1f}/s, "
         f"p50 {statistics.median(latencies) * 1000:.0f} ms, p99 {result.p99_ms:.0f} ms; "
         f"CPU per inspection: app {cpu['app']:.1f} ms, PostgreSQL {cpu['db']:.1f} ms, "
-        f"this client {cpu['client']:.1f} ms",
+        f"this client {cpu['client']:.1f} ms; gunicorn RSS {result.rss_mb:.0f} MB",
         flush=True,
     )
 
@@ -441,6 +461,7 @@ def _run(port, phones, rng, size, concurrency, photos, meter: CpuMeter) -> Resul
     # Counted as done; the check below finds in the database whether each one was stored.
     result = Result([job[1] for job in jobs], len(done), seconds, latencies)
     result.cpu_ms = {part: ms / size for part, ms in used.items()}
+    result.rss_mb = meter.app_rss_mb()
     return result
 
 
