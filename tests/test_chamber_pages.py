@@ -111,6 +111,9 @@ def test_a_dated_page_says_it_counts_the_inspections_of_the_period(
     assert "stalls registered here" not in text
     assert "stalls have no inspection yet" not in text
     assert "Not counted for a period" in text
+    # The stalls to chase are read stall by stall: a link to their list, not the list.
+    assert "the stalls to chase are those whose latest inspection within them failed" in text
+    assert "/chamber/stalls?region=MA-04&amp;date_from=2025-12-21" in html
 
 
 @pytest.mark.parametrize(

@@ -874,10 +874,16 @@ def _actions_in_scope(query: Select, scope: Scope, filters: Filters) -> Select:
         # A period's verdict filter is the inspection's own: that of the opening inspection.
         if filters.verdict == NOT_INSPECTED:
             return query.where(literal(False))
+        # Looked up per action (by the inspection's key): joined, PostgreSQL hashed every
+        # inspection of that verdict for a few hundred actions.
         opened_by = aliased(Inspection)
-        query = query.join(opened_by, opened_by.id == CorrectiveAction.opened_by_id).where(
-            opened_by.verdict == filters.verdict
+        verdict = (
+            select(opened_by.verdict)
+            .where(opened_by.id == CorrectiveAction.opened_by_id)
+            .correlate(CorrectiveAction)
+            .scalar_subquery()
         )
+        query = query.where(verdict == filters.verdict)
     elif filters.verdict:
         current = current_stalls(scope, filters, Stall.id)
         query = query.where(CorrectiveAction.stall_id.in_(current))

@@ -283,9 +283,11 @@ def _overview(level: str, scope: figures.Scope, place: object, scope_args: dict)
             rtl=rtl,
         ),
         "failing_items": figures.failing_most(board.items),
-        # A venue page lists all its stalls instead; the national page, the regions.
+        # A venue page lists all its stalls instead; the national page, the regions. With
+        # dates the list is read stall by stall (each one's latest inspection within them):
+        # the overview links to its own page instead of reading it.
         "worst": figures.rows(figures.worst_stalls_query(scope, filters), LIST_LIMIT)
-        if level in ("region", "province")
+        if level in ("region", "province") and not filters.dated
         else [],
         "overdue": figures.rows(
             figures.actions_query(scope, filters, board.today, "overdue"), LIST_LIMIT
