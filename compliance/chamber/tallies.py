@@ -152,6 +152,25 @@ class CurrentTally(db.Model):
     """
 
     __tablename__ = "current_tally"
+    __table_args__ = (
+        # The venues' rows alone, covered (migration 0015): the overview reads a campaign's
+        # counts ('' rows) or its items' rows of a set of venues, never the stalls' own rows.
+        Index(
+            "ix_current_tally_venues",
+            "campaign_id",
+            "item_key",
+            "venue_id",
+            "craft",
+            "version_id",
+            "verdict",
+            "stalls",
+            "score_sum",
+            "fails",
+            "nas",
+            sqlite_where=literal_column("stall_id = 0"),
+            postgresql_where=literal_column("stall_id = 0"),
+        ),
+    )
     stall_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     venue_id: Mapped[int] = mapped_column(Integer, primary_key=True)
