@@ -9,11 +9,15 @@ the capture time and place are read from EXIF first and handed back for the data
 Pure Pillow: no Flask, no database, safe to call from a request, a CLI command or a benchmark.
 """
 
+import contextlib
 import hashlib
 import io
 import math
+import mmap
 import os
+import re
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -171,6 +175,20 @@ def process(
         # From the header only: a few kilobytes can declare billions of pixels.
         if width * height > max_pixels:
             raise PhotoError("too_many_pixels", max_megapixels=_megapixels(max_pixels))
+        as_sent = _as_sent(image, upload if isinstance(upload, bytes) else None, source)
+        if as_sent is not None:
+            display, thumbnail, taken_at, gps = as_sent
+            return ProcessedPhoto(
+                sha256=sha256,
+                source_format=source_format,
+                size_bytes=size,
+                width=width,
+                height=height,
+                display=display,
+                thumbnail=thumbnail,
+                taken_at=taken_at,
+                gps=gps,
+            )
         display_image, taken_at, gps = _decode_display(image, max_pixels)
         # The thumbnail comes from the display rendition: a fifth of the pixels to reduce.
         # A gap of 1 box-reduces by the largest whole factor (exact, and all of it when the
@@ -197,6 +215,159 @@ def process(
         taken_at=taken_at,
         gps=gps,
     )
+
+
+# --- A phone's JPEG, kept as it was sent ------------------------------------------------------
+#
+# The app shrinks each photo on the phone (1600 px at most, upright, JPEG at quality 80, no
+# metadata), so most uploads already are the display rendition we would make: decoding and
+# encoding them again cost most of a photo's CPU and a generation of JPEG loss. Such an upload
+# keeps its compressed picture; only its metadata segments are left out, and what is kept is
+# decoded in full (at the thumbnail's scale) before it is stored.
+
+# Quantisation at quality 90 (the IJG luminance table scaled as libjpeg does): an upload whose
+# luminance steps add up to less is heavier than our quality 82 by far more than re-encoding
+# costs, so it is re-encoded.
+_IJG_LUMINANCE = (
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+)  # fmt: skip
+_KEEP_AT_MOST_QUALITY = 90
+_LUMINANCE_STEPS_AT_LEAST = sum(
+    min(255, max(1, (step * (200 - 2 * _KEEP_AT_MOST_QUALITY) + 50) // 100))
+    for step in _IJG_LUMINANCE
+)
+
+# A JFIF header with no embedded thumbnail: it tells every decoder the colours are YCbCr.
+_JFIF = b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+# Frames every browser decodes: baseline, extended and progressive, Huffman-coded.
+_SOF_KEPT = frozenset({0xC0, 0xC1, 0xC2})
+# Tables and frame header a decoder needs: quantisation, Huffman, restart interval.
+_TABLES = frozenset({0xDB, 0xC4, 0xDD})
+# In entropy-coded data, 0xFF followed by anything but a stuffed zero or a restart marker
+# (or more 0xFF fill) starts the next marker.
+_NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+
+
+def _as_sent(
+    image: Image.Image, upload: bytes | None, source: BinaryIO
+) -> tuple[bytes, bytes, datetime | None, tuple[float, float] | None] | None:
+    """(display, thumbnail, taken_at, gps) of a JPEG already fit to be the display rendition,
+    or None when it needs decoding and encoding again."""
+    if image.format not in ("JPEG", "MPO") or max(image.size) > DISPLAY_MAX_SIDE:
+        return None
+    if image.mode not in ("RGB", "L") or "icc_profile" in image.info or "adobe" in image.info:
+        return None  # other colours would change without their profile or Adobe's marker
+    layers = getattr(image, "layer", [])
+    if image.mode == "RGB" and [layer[0] for layer in layers] != [1, 2, 3]:
+        return None  # component ids other than JFIF's may mean RGB to some decoders
+    try:
+        luminance = image.quantization[layers[0][3]]
+    except (AttributeError, IndexError, KeyError, TypeError):
+        return None
+    if sum(luminance) < _LUMINANCE_STEPS_AT_LEAST:
+        return None
+    orientation, taken_at, gps = _read_exif(image)
+    if orientation != 1:
+        return None  # turning it upright needs its pixels
+    with _bytes_of(upload, source) as view:
+        display = None if view is None else _without_metadata(view, upload)
+    if display is None:
+        return None
+    # Decode exactly what will be served, in full: the proof it is whole, and the thumbnail.
+    try:
+        with Image.open(io.BytesIO(display), formats=["JPEG"]) as kept:
+            if kept.size != image.size:
+                return None
+            draft_size = _draft_size(kept.size, THUMBNAIL_MAX_SIDE)
+            if draft_size is not None:
+                kept.draft(kept.mode, draft_size)
+            kept.load()
+            thumbnail_image = _fit(
+                _to_resizable_mode(kept, None),
+                THUMBNAIL_MAX_SIDE,
+                reducing_gap=1.0,
+                last=Image.Resampling.HAMMING,
+            )
+            thumbnail = _encode_jpeg(thumbnail_image)
+    except _DECODE_ERRORS:
+        raise PhotoError("corrupt") from None
+    return display, thumbnail, taken_at, gps
+
+
+@contextlib.contextmanager
+def _bytes_of(upload: bytes | None, source: BinaryIO) -> Iterator[memoryview | None]:
+    """The upload's bytes where they already are (never a copy), or None if they cannot be."""
+    if upload is not None:
+        yield memoryview(upload)
+    elif isinstance(source, io.BytesIO):
+        with source.getbuffer() as view:
+            yield view
+    else:
+        try:
+            # A file on disk (a form's upload spooled to one first) is mapped, not read.
+            mapped = mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ)
+        except (AttributeError, OSError, ValueError):
+            yield None
+            return
+        with mapped, memoryview(mapped) as view:
+            yield view
+
+
+def _without_metadata(data: memoryview, whole: bytes | None = None) -> bytes | None:
+    """The JPEG in ``data`` with a plain JFIF header and only what decoding needs after it
+    (tables, frame, scans), up to its first end-of-image; None for anything unusual.
+
+    ``whole`` is ``data``'s bytes object, returned itself when nothing is left out.
+    """
+    if data[:2] != b"\xff\xd8":
+        return None
+    if data[2:20] == _JFIF:
+        kept: list[bytes | memoryview] = [data[:20]]  # already the plain header we would write
+        position, dropped = 20, False
+    else:
+        kept, position, dropped = [data[:2], _JFIF], 2, True
+    frames, end = 0, len(data)
+    while True:
+        if position + 2 > end or data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xD9:  # end of image: anything after it is not served
+            kept.append(data[position : position + 2])
+            dropped = dropped or position + 2 != end
+            break
+        if position + 4 > end:
+            return None
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        segment_end = position + 2 + length
+        if length < 2 or segment_end > end:
+            return None
+        if 0xE0 <= marker <= 0xEF or marker == 0xFE:
+            # APPn (a JFIF thumbnail, EXIF, XMP, ICC, MPF, IPTC) and comments
+            dropped = True
+        elif marker in _SOF_KEPT:
+            frames += 1
+            if frames > 1 or segment_end - position < 10 or data[position + 4] != 8:
+                return None  # 8 bits per sample only, one frame
+            kept.append(data[position:segment_end])
+        elif marker in _TABLES or marker == 0xDA:
+            kept.append(data[position:segment_end])
+            if marker == 0xDA:
+                if not frames:
+                    return None
+                found = _NEXT_MARKER.search(data, segment_end)
+                if found is None:
+                    return None
+                kept.append(data[segment_end : found.start()])
+                segment_end = found.start()
+        else:
+            return None  # arithmetic coding, lossless, hierarchical, DNL: re-encode
+        position = segment_end
+    if not dropped and whole is not None:
+        return whole  # the bytes object itself: nothing copied
+    return b"".join(kept)
 
 
 def _open(source: BinaryIO, max_pixels: int) -> Image.Image:

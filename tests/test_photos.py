@@ -4,14 +4,16 @@ Pure unit tests: no app, no database. Renditions are reopened with Pillow and in
 """
 
 import collections
+import functools
 import io
 import random
 import subprocess
 import sys
+import tempfile
 from datetime import datetime
 
 import pytest
-from PIL import Image
+from PIL import ExifTags, Image
 
 from compliance import photos
 from compliance.photos import PhotoError, process
@@ -163,6 +165,123 @@ def test_no_metadata_in_renditions():
         # Only the JFIF header and the tables needed to decode: no APP1 (EXIF, XMP), APP2
         # (ICC), APP13 (IPTC) or COM segment.
         assert set(jpeg_segments(rendition)) <= {0xD8, 0xE0, 0xDB, 0xC0, 0xC2, 0xC4, 0xDA}
+
+
+# --- a phone's JPEG kept as it was sent ----------------------------------------------------
+
+
+def phone_jpeg(width=800, height=600, **params) -> bytes:
+    """What the app's canvas sends: at most 1600 px, upright, JPEG at quality 80, JFIF only."""
+    out = io.BytesIO()
+    make.two_tone(width, height).save(out, "JPEG", quality=80, **params)
+    return out.getvalue()
+
+
+def pixels(data: bytes) -> bytes:
+    return reopen(data).tobytes()
+
+
+def test_phone_jpeg_is_its_own_display_rendition():
+    data = phone_jpeg()
+
+    photo = process(data)
+
+    assert photo.display is data  # not decoded and encoded again: no generation lost
+    assert (photo.width, photo.height) == (800, 600)
+    assert reopen(photo.thumbnail).size == (320, 240)
+    assert is_red(reopen(photo.thumbnail).getpixel((40, 120)))
+
+
+def test_kept_jpeg_loses_its_metadata_and_keeps_its_pixels():
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 1
+    exif[ExifTags.Base.DateTime] = "2025:12:22 10:30:00"
+    exif.get_ifd(ExifTags.IFD.GPSInfo).update(make._gps_ifd(*make.RABAT))
+    data = phone_jpeg(
+        exif=exif.tobytes(),
+        comment=b"Stall 12, Agadir fan zone",
+        xmp=b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>',
+    )
+    # A file that is also a web page, from its end: nothing after the picture is kept.
+    data += b"<html><script>alert(1)</script></html>"
+
+    photo = process(data)
+
+    assert photo.taken_at == datetime(2025, 12, 22, 10, 30)
+    assert photo.gps == pytest.approx(make.RABAT, abs=1e-5)
+    assert pixels(photo.display) == pixels(data)
+    assert photo.display.endswith(b"\xff\xd9")
+    assert b"Agadir" not in photo.display and b"xmpmeta" not in photo.display
+    assert set(jpeg_segments(photo.display)) <= {0xD8, 0xE0, 0xDB, 0xC0, 0xC4, 0xDA}
+    assert not reopen(photo.display).getexif()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"progressive": True}, {"restart_marker_blocks": 4}, {"subsampling": 0}],
+    ids=["progressive", "restart markers", "4:4:4"],
+)
+def test_kept_jpeg_decodes_to_the_same_pixels(params):
+    data = phone_jpeg(comment=b"dropped", **params)
+
+    photo = process(data)
+
+    assert len(photo.display) < len(data)  # kept, without its comment
+    assert pixels(photo.display) == pixels(data)
+
+
+@pytest.mark.parametrize(
+    "opener",
+    [functools.partial(tempfile.SpooledTemporaryFile, max_size=1024**2), tempfile.TemporaryFile],
+    ids=["spooled in memory", "on disk"],
+)
+def test_form_upload_is_kept_from_where_it_lies(opener):
+    data = phone_jpeg(comment=b"dropped")
+    with opener() as upload:
+        upload.write(data)
+
+        photo = process(upload)
+
+    assert len(photo.display) == len(data) - len(b"dropped") - 4  # the comment segment
+    assert pixels(photo.display) == pixels(data)
+
+
+def test_grey_phone_jpeg_is_kept():
+    out = io.BytesIO()
+    make.two_tone(400, 200, (30, 30, 30), (220, 220, 220)).convert("L").save(out, "JPEG")
+    data = out.getvalue()
+
+    photo = process(data)
+
+    assert photo.display is data
+    assert reopen(photo.thumbnail).mode == "RGB"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        phone_jpeg(2000, 1500),  # bigger than the display rendition
+        make.jpeg(800, 600, quality=98),  # far heavier than our own encoding
+        make.jpeg(800, 600, quality=80, orientation=6),  # not upright
+        make.jpeg(800, 600, quality=80, icc_profile=make.srgb_icc_profile()),  # has a profile
+    ],
+    ids=["too big", "quality 98", "sideways", "colour profile"],
+)
+def test_other_jpegs_are_encoded_again(data):
+    photo = process(data)
+
+    assert pixels(photo.display) != pixels(data) or reopen(photo.display).size != reopen(data).size
+
+
+def test_jfif_thumbnail_is_not_kept():
+    data = phone_jpeg()
+    # The same JFIF header with a 1x1 thumbnail (three bytes of RGB) in it.
+    jfif = b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x01\x01" + b"\xff\x00\x00"
+    with_thumbnail = data[:2] + b"\xff\xe0" + (len(jfif) + 2).to_bytes(2, "big") + jfif + data[20:]
+
+    photo = process(with_thumbnail)
+
+    assert photo.display == data
 
 
 def test_png_with_alpha_is_flattened():
