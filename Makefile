@@ -22,8 +22,9 @@ redis:
 	      --dir /tmp --logfile /tmp/soukcheck-redis.log; } || \
 	  echo "Redis is not running and redis-server is missing (apt-get install redis-server): large exports will wait for it."
 
+# One test process per core (pytest-xdist), each on its own database; PYTEST_ARGS="-n 0" for one.
 test: setup
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n auto $(PYTEST_ARGS)
 
 setup: venv htmx translations
 
