@@ -430,7 +430,7 @@ def put_photo(inspection_id: str, item_key: str, sha256: str):
         )
     except PhotoError as error:
         raise ApiError(422, f"photo_{error.code}", _(error.message, **error.params)) from None
-    data.close()  # the renditions are all this request keeps of the photo
+    del data  # the renditions are all this request keeps (the display may be these very bytes)
     storage = storage_from_config(config["UPLOAD_DIR"])
     receipt = inspections.receive_photo(inspection, item_key, processed, storage)
     response = jsonify(_status(inspection, receipt.stored))
@@ -438,7 +438,7 @@ def put_photo(inspection_id: str, item_key: str, sha256: str):
     return _no_store(response)
 
 
-def _read_hashed(limit: int) -> tuple[io.BytesIO, str]:
+def _read_hashed(limit: int) -> tuple[bytes, str]:
     """The request body (at most ``limit`` bytes, else 413) and its SHA-256, hashed as it
     arrives into one buffer: the worker never holds a photo's bytes twice."""
     digest = hashlib.sha256()
@@ -449,4 +449,7 @@ def _read_hashed(limit: int) -> tuple[io.BytesIO, str]:
         buffer.write(chunk)
         if buffer.tell() > limit:
             abort(413)
-    return buffer, digest.hexdigest()
+    # getvalue() hands over the buffer itself (trimmed, not copied) when nothing else views
+    # it; a phone's photo with no metadata then becomes its display rendition as it is.
+    with buffer:
+        return buffer.getvalue(), digest.hexdigest()
