@@ -36,10 +36,10 @@ The fill: scores and verdicts come from :mod:`compliance.scoring`, corrective ac
 opened and closed as :func:`compliance.inspections.submit` would, and the random draws are made
 in a fixed order, so a seed gives the same rows at any loader. The big tables are written as
 they are generated (memory stays bounded at any size), in one transaction, with their secondary
-indexes dropped first and made again from their own definitions at the end: on PostgreSQL by
-``COPY ... FREEZE``, on SQLite by ``executemany`` with the journal and fsync off (this fill
-only). The tallies are then computed by :func:`compliance.chamber.tallies.rebuild`, and the
-planner's statistics refreshed.
+indexes (and triggers) dropped first and made again from their own definitions at the end: on
+PostgreSQL by ``COPY ... FREEZE``, on SQLite by ``executemany`` with the journal and fsync off
+(this fill only). The tallies are then computed by :func:`compliance.chamber.tallies.rebuild`,
+and the planner's statistics refreshed.
 """
 
 from __future__ import annotations
@@ -273,13 +273,14 @@ class SqliteLoad:
         self.conn.execute("PRAGMA cache_size = -1000000")  # 1 GB: the unique answer index
         self.conn.execute("BEGIN")
         marks = ", ".join("?" * len(BULK))
+        # The triggers too (the action tallies'): the tallies are rebuilt after the load.
         self.indexes = self.conn.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-            f"AND tbl_name IN ({marks})",
+            "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') "
+            f"AND sql IS NOT NULL AND tbl_name IN ({marks})",
             BULK,
         ).fetchall()
-        for name, _sql in self.indexes:
-            self.conn.execute(f'DROP INDEX "{name}"')
+        for kind, name, _sql in self.indexes:
+            self.conn.execute(f'DROP {kind.upper()} "{name}"')
 
     def open(self, table: str, columns: tuple[str, ...], spool: bool = False) -> None:
         self.pending[table] = []
@@ -308,7 +309,7 @@ class SqliteLoad:
 
     def finish(self) -> None:
         began = time.perf_counter()
-        for _name, sql in self.indexes:
+        for _kind, _name, sql in self.indexes:
             self.conn.execute(sql)
         self.conn.execute("COMMIT")
         for pragma, value in self.restore.items():
@@ -322,7 +323,8 @@ class PostgresLoad:
     """COPY ... FREEZE into the tables, truncated in the same transaction (so the rows need no
     vacuum to be visible to index-only scans). The generator's rows are consistent by
     construction, so foreign-key triggers are off for the load (session_replication_role):
-    one table's rows can stream while another's wait in a temporary file."""
+    one table's rows can stream while another's wait in a temporary file. So are the action
+    tallies' triggers: the tallies are rebuilt after the load."""
 
     def __init__(self, engine):
         self.raw = engine.raw_connection()

@@ -11,14 +11,14 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from compliance import register, scoring, venues
 from compliance.admin import importing
 from compliance.artisan import contests
-from compliance.chamber import figures, tallies
+from compliance.chamber import figures, follow_up, tallies
 from compliance.extensions import db
-from compliance.models import Inspection, Stall
+from compliance.models import OPEN, CorrectiveAction, Inspection, Stall
 from compliance.storage import LocalStorage
 from tests import factories
 from tests.chamber_helpers import answers, inspect, small_checklist
@@ -102,7 +102,25 @@ def snapshot():
         )
         for row in db.session.scalars(select(tallies.DayTally))
     )
-    return stalls, current, days
+    # Open corrective actions, kept by triggers; closing one leaves no row behind.
+    actions = sorted(
+        (row.campaign_id, row.venue_id, row.region_id, row.craft, row.due_date, row.open_actions)
+        for row in db.session.scalars(select(tallies.ActionTally))
+    )
+    action_days = sorted(
+        (
+            row.campaign_id,
+            row.venue_id,
+            row.region_id,
+            row.opened_day,
+            row.craft,
+            row.verdict,
+            row.due_date,
+            row.open_actions,
+        )
+        for row in db.session.scalars(select(tallies.ActionDayTally))
+    )
+    return stalls, current, days, actions, action_days
 
 
 def test_tallies_kept_while_submitting_equal_a_rebuild(visits):
@@ -111,7 +129,7 @@ def test_tallies_kept_while_submitting_equal_a_rebuild(visits):
     tallies.rebuild()
 
     assert snapshot() == kept
-    stalls, current, days = kept
+    stalls, current, days, actions, action_days = kept
     first = next(row for row in stalls if row.id == visits["first"].id)
     assert first.current_verdict == scoring.FOLLOW_UP  # its second visit: 6/8
     assert first.current_day == date(2025, 12, 27)
@@ -127,6 +145,35 @@ def test_tallies_kept_while_submitting_equal_a_rebuild(visits):
     assert sum(row[8] for row in days if row[1] == tallies.REGION_ROW) == 5
     assert tallies.counted_inspections() == 5
     assert all(row[8] or row[10] or row[11] for row in days)  # no empty row
+    # Each open action once per grain; none left at zero by the actions closed since.
+    open_actions = db.session.scalar(
+        select(func.count()).select_from(CorrectiveAction).where(CorrectiveAction.status == OPEN)
+    )
+    assert open_actions == 3  # badge_worn at the first stall; price_arabic, corridor at the second
+    assert all(row[-1] > 0 for row in [*actions, *action_days])
+    for rows in (actions, action_days):
+        assert sum(row[-1] for row in rows if row[1] != tallies.REGION_ROW) == open_actions
+        assert sum(row[-1] for row in rows if row[1] == tallies.REGION_ROW) == open_actions
+
+
+def test_actions_closed_or_moved_by_a_coordinator_leave_the_tallies_equal_a_rebuild(
+    coordinator, visits
+):
+    stall = visits["second"]
+    first, second = db.session.scalars(
+        select(CorrectiveAction)
+        .where(CorrectiveAction.stall_id == stall.id, CorrectiveAction.status == OPEN)
+        .order_by(CorrectiveAction.id)
+    ).all()[:2]
+    follow_up.close(first, coordinator, "fixed, seen on a photo")
+    follow_up.move_due_date(second, coordinator, date(2026, 2, 20))
+
+    kept = snapshot()
+    tallies.rebuild()
+
+    assert snapshot() == kept
+    board = figures.dashboard(figures.Scope(), figures.Filters(), on=date(2026, 2, 1))
+    assert (board.total.open_actions, board.total.overdue_actions) == (2, 1)
 
 
 def _made_in(scope, filters, region_of):
@@ -400,3 +447,74 @@ def test_a_stall_given_another_artisan_by_a_coordinator_is_recounted(
     assert snapshot() == kept
     leather = figures.Filters(date_from=date(2025, 1, 1), craft="leather")
     assert figures.dashboard(figures.Scope(), leather).total.inspected == 2
+
+
+def _open_actions_in(scope, filters, on, region_of):
+    """Open and overdue actions per region, counted from the actions themselves."""
+    counted: dict[int, list[int]] = {}
+    for action in db.session.scalars(select(CorrectiveAction)):
+        stall = action.stall
+        if action.status != OPEN:
+            continue
+        if filters.dated and (
+            (filters.date_from and action.opened_day < filters.date_from)
+            or (filters.date_to and action.opened_day > filters.date_to)
+        ):
+            continue
+        if scope.region_id is not None and region_of(stall) != scope.region_id:
+            continue
+        if scope.venue_id is not None and stall.venue_id != scope.venue_id:
+            continue
+        if filters.craft and stall.artisan.craft != filters.craft:
+            continue
+        if filters.kind and stall.venue.kind != filters.kind:
+            continue
+        if filters.verdict and filters.dated and action.opened_by.verdict != filters.verdict:
+            continue
+        if filters.verdict and not filters.dated and stall.current_verdict != filters.verdict:
+            continue
+        region = counted.setdefault(region_of(stall), [0, 0])
+        region[0] += 1
+        region[1] += action.due_date < on
+    return counted
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        figures.Filters(),
+        EVERY_DAY,
+        figures.Filters(date_from=date(2025, 12, 27), date_to=date(2026, 1, 5)),
+        figures.Filters(craft="pottery"),
+        figures.Filters(verdict=scoring.FOLLOW_UP),
+        figures.Filters(date_from=date(2025, 12, 1), verdict=scoring.FOLLOW_UP),
+        figures.Filters(date_from=date(2025, 12, 1), craft="pottery", verdict=scoring.FOLLOW_UP),
+        figures.Filters(date_from=date(2025, 12, 1), verdict=figures.NOT_INSPECTED),
+        figures.Filters(kind="fan_zone"),
+    ],
+)
+def test_open_and_overdue_actions_from_the_tallies_equal_the_actions(
+    region, other_region, visits, filters
+):
+    def region_of(stall):
+        return stall.venue.province.region_id
+
+    on = date(2026, 1, 6)  # the first stall's action is overdue, the second's are not
+    for scope in (
+        figures.Scope(),
+        figures.Scope(region_id=region.id),
+        figures.Scope(venue_id=visits["second"].venue_id),
+    ):
+        board = figures.dashboard(scope, filters, on=on)
+        expected = _open_actions_in(scope, filters, on, region_of)
+        total = [sum(counts[i] for counts in expected.values()) for i in (0, 1)]
+        assert [board.total.open_actions, board.total.overdue_actions] == total, scope
+        if scope.national:
+            per_region = {
+                row.id: [tally.open_actions, tally.overdue_actions]
+                for row, tally in board.groups("region")
+            }
+            assert per_region[region.id] == expected.get(region.id, [0, 0])
+            assert per_region[other_region.id] == expected.get(other_region.id, [0, 0])
+    everything = _open_actions_in(figures.Scope(), figures.Filters(), on, region_of)
+    assert everything == {region.id: [3, 1]}  # the case this test is about

@@ -65,7 +65,14 @@ from ..models import (
     Stall,
     Venue,
 )
-from .tallies import REGION_ROW, VENUE_ROW, CurrentTally, DayTally
+from .tallies import (
+    REGION_ROW,
+    VENUE_ROW,
+    ActionDayTally,
+    ActionTally,
+    CurrentTally,
+    DayTally,
+)
 
 MAX_TREND_DAYS = 120  # days drawn without a campaign (the latest ones)
 MAX_CAMPAIGN_DAYS = 400  # a campaign lasts a year at most; its chart may stretch a little
@@ -479,10 +486,12 @@ class Tally:
 
 @dataclass
 class StallCounts:
-    """Figures per venue (or, for a period of the whole country, per region) and in all.
+    """Figures per venue (or, for the whole country, per region) and in all.
 
-    For a period (:func:`period_counts`) a Tally counts inspections, not stalls: ``stalls``
-    and ``inspected`` are both the inspections made, the verdicts theirs.
+    ``by_region``: the whole country's figures kept per region, a period's inspections
+    (:func:`period_counts`) and the open actions (:func:`region_action_counts`). For a period
+    (:func:`period_counts`) a Tally counts inspections, not stalls: ``stalls`` and
+    ``inspected`` are both the inspections made, the verdicts theirs.
     """
 
     by_venue: dict[int, Tally]
@@ -819,10 +828,15 @@ def period_counts(
     return result
 
 
-def add_action_counts(counts: StallCounts, actions: dict[int, tuple[int, int]]) -> None:
-    """Put the open and overdue corrective actions per venue into the venue tallies."""
-    for venue_id, (opened, overdue) in actions.items():
-        tally = counts.by_venue.setdefault(venue_id, Tally())
+def add_action_counts(
+    counts: StallCounts, actions: dict[int, tuple[int, int]], *, per_region: bool = False
+) -> None:
+    """Put the open and overdue corrective actions per venue (or region) into the tallies."""
+    if per_region and counts.by_region is None:
+        counts.by_region = {}
+    groups = counts.by_region if per_region else counts.by_venue
+    for place_id, (opened, overdue) in actions.items():
+        tally = groups.setdefault(place_id, Tally())
         tally.open_actions += opened
         tally.overdue_actions += overdue
         counts.total.open_actions += opened
@@ -890,8 +904,81 @@ def _actions_in_scope(query: Select, scope: Scope, filters: Filters) -> Select:
     return query
 
 
-def action_counts(scope: Scope, filters: Filters, on: date) -> dict[int, tuple[int, int]]:
-    """Open and overdue corrective actions per venue: ``{venue_id: (open, overdue)}``."""
+def action_counts(
+    scope: Scope, filters: Filters, on: date, found: dict[int, Place] | None = None
+) -> dict[int, tuple[int, int]]:
+    """Open and overdue corrective actions per venue: ``{venue_id: (open, overdue)}``.
+
+    From the action tallies (one query, O(venues x due days), or with dates O(venues x days
+    opened x due days)), but with a verdict filter and no
+    dates: that verdict is the stall's current one, which the tallies do not key, so the
+    actions are read one by one.
+    """
+    if filters.verdict and not filters.dated:
+        return _listed_action_counts(scope, filters, on)
+    return _tallied_action_counts(scope, filters, on, found, per_region=False)
+
+
+def actions_per_region(scope: Scope, filters: Filters) -> bool:
+    """Whether the whole country's actions are counted per region (:func:`region_action_counts`)."""
+    return (
+        scope.national
+        and _region_grain(scope, filters)
+        and not (filters.verdict and not filters.dated)
+    )
+
+
+def region_action_counts(
+    scope: Scope, filters: Filters, on: date, found: dict[int, Place]
+) -> dict[int, tuple[int, int]]:
+    """:func:`action_counts` of the whole country per region: ``{region_id: (open, overdue)}``
+    from the regions' rows (where :func:`actions_per_region`)."""
+    return _tallied_action_counts(scope, filters, on, found, per_region=True)
+
+
+def _tallied_action_counts(
+    scope: Scope,
+    filters: Filters,
+    on: date,
+    found: dict[int, Place] | None,
+    *,
+    per_region: bool,
+) -> dict[int, tuple[int, int]]:
+    # A period's actions are those opened in it: by the day they were opened.
+    tally = ActionDayTally if filters.dated else ActionTally
+    found = places(scope, filters.campaign) if found is None else found
+    group = tally.region_id if per_region else tally.venue_id
+    query = select(
+        group.label("place"),
+        func.sum(tally.open_actions).label("open"),
+        func.sum(case((tally.due_date < on, tally.open_actions), else_=0)).label("overdue"),
+    ).where(*_of_campaign(tally.campaign_id, filters))
+    if filters.dated:
+        query = query.where(*filters.on_days(ActionDayTally.opened_day))
+    if per_region:
+        regions = sorted({place.region.id for place in found.values()})
+        query = query.where(tally.venue_id == REGION_ROW)
+    else:
+        venues = _venues_matching(scope, filters, found)
+        # Their regions too: the key has the region before the day.
+        regions = sorted({found[venue].region.id for venue in venues})
+        query = query.where(tally.venue_id.in_(venues) if venues else literal(False))
+    query = query.where(tally.region_id.in_(regions) if regions else literal(False))
+    if filters.craft:
+        query = query.where(tally.craft == filters.craft)
+    if filters.verdict == NOT_INSPECTED:
+        return {}
+    if filters.verdict:  # with dates: the opening inspection's own verdict
+        query = query.where(ActionDayTally.verdict == filters.verdict)
+    return {
+        row.place: (int(row.open), int(row.overdue))
+        for row in db.session.execute(query.group_by(group))
+        if row.open
+    }
+
+
+def _listed_action_counts(scope: Scope, filters: Filters, on: date) -> dict[int, tuple[int, int]]:
+    """:func:`action_counts` read from the open actions one by one (see there)."""
     venue_key = Stall.venue_id.label("venue_id")
     query = (
         select(
@@ -1282,7 +1369,7 @@ class Dashboard:
             ]
         rolled = roll_up(self.counts.by_venue, self.places, level)
         if level == "region" and self.counts.by_region is not None:
-            # A period of the whole country: counted per region; the venues hold the actions.
+            # The whole country: a period's figures and the actions are counted per region.
             for key, tally in self.counts.by_region.items():
                 rolled.setdefault(key, Tally()).add(tally)
         seen: dict[int, object] = {}
@@ -1314,7 +1401,11 @@ def dashboard(
     on = on or today()
     found = places(scope, filters.campaign) if found is None else found
     counts = stall_counts(scope, filters, found)
-    add_action_counts(counts, action_counts(scope, filters, on))
+    if actions_per_region(scope, filters):
+        actions = region_action_counts(scope, filters, on, found)
+        add_action_counts(counts, actions, per_region=True)
+    else:
+        add_action_counts(counts, action_counts(scope, filters, on, found))
     versions = checklists()
     rules, items = rule_and_item_rates(
         versions, counts.inspected_by_version, answer_counts(scope, filters, found=found)

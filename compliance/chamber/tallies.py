@@ -8,7 +8,10 @@ tallies are kept:
 - ``current_tally``: the current results (the latest inspection's verdict, score and failed
   and N/A answers) of each stall and summed per venue (:class:`CurrentTally`);
 - ``day_tally``: the submitted inspections of each day, with their verdict, score and failed
-  and N/A answers (:class:`DayTally`), at two grains: per venue, and per region.
+  and N/A answers (:class:`DayTally`), at two grains: per venue, and per region;
+- ``action_tally``: the open corrective actions by due date (:class:`ActionTally`), and
+  ``action_day_tally`` the same by the day they were opened too (:class:`ActionDayTally`),
+  at the same two grains.
 
 They are written in the same transaction as the change, by the code that makes the change,
 calling the functions below (no flush listener guesses it from the rows):
@@ -29,6 +32,12 @@ at both grains with one statement, and moves its stall between its venue's curre
 another. A stall's own rows are written under the stall's row lock, which every writer of a
 stall's latest result takes first. Increments may leave shared rows at zero; readers sum them
 as they are.
+
+The action tallies are the exception: triggers on ``corrective_action`` (and on an inspection's
+verdict) keep them, inside the statement that opens, closes or moves an action (migration
+0016), so that a submission sends no extra statement and no writer of actions can forget.
+Stalls moved or given another craft are recounted by :func:`uncount_stalls` and
+:func:`count_stalls`, as for the day tallies.
 
 Writes that bypass this code (a bulk import, a manual fix in SQL) must run :func:`rebuild`
 (``flask tallies rebuild``), which recomputes everything from the base tables.
@@ -61,7 +70,17 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db, dialect_insert
-from ..models import SUBMITTED, Answer, Artisan, Inspection, Province, Stall, Venue
+from ..models import (
+    OPEN,
+    SUBMITTED,
+    Answer,
+    Artisan,
+    CorrectiveAction,
+    Inspection,
+    Province,
+    Stall,
+    Venue,
+)
 
 # ``DayTally.venue_id`` of the per-region rows; ``DayTally.item_key`` of the inspections' rows.
 REGION_ROW = 0
@@ -132,6 +151,103 @@ class DayTally(db.Model):
     score_sum: Mapped[float] = mapped_column(Float, default=0.0)
     fails: Mapped[int] = mapped_column(Integer, default=0)
     nas: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ActionTally(db.Model):
+    """Open corrective actions, per venue and per region (migration 0016).
+
+    Two grains in one table, like :class:`DayTally`: rows with a venue and rows for the whole
+    region (``venue_id`` = :data:`REGION_ROW`). Keys: the action's campaign, its stall's craft
+    ("" without an artisan) and its due date: "overdue" is due before today, so a page sums
+    the rows due before today apart. ``open_actions`` counts them; a closed action leaves no
+    row. Kept by triggers (see the module's docstring), with :class:`ActionDayTally`.
+    """
+
+    __tablename__ = "action_tally"
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    venue_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    craft: Mapped[str] = mapped_column(String(32), primary_key=True)
+    due_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    open_actions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ActionDayTally(db.Model):
+    """:class:`ActionTally` by the day each action was opened and its opening inspection's
+    verdict too, for a period's pages (migration 0016)."""
+
+    __tablename__ = "action_day_tally"
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    venue_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    opened_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    craft: Mapped[str] = mapped_column(String(32), primary_key=True)
+    verdict: Mapped[str] = mapped_column(String(20), primary_key=True)
+    due_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    open_actions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def _action_keys(model) -> list[str]:
+    return [column.name for column in model.__table__.primary_key.columns]
+
+
+def _action_rows(model, where, sign: int = 1):
+    """SELECT the rows of ``model`` (an action tally) of the open actions matching ``where``.
+
+    Both grains, from the stalls' places and crafts as they are now; ``sign`` -1 makes rows
+    that take them away.
+    """
+    grains = union_all(
+        select(literal_column(str(REGION_ROW)).label("venue_grain")),
+        select(literal_column("1").label("venue_grain")),
+    ).subquery("grain")
+    values = {
+        "campaign_id": CorrectiveAction.campaign_id,
+        "venue_id": case(
+            (grains.c.venue_grain == literal_column("1"), Stall.venue_id),
+            else_=literal_column(str(REGION_ROW)),
+        ),
+        "region_id": Province.region_id,
+        "opened_day": CorrectiveAction.opened_day,
+        "craft": func.coalesce(Artisan.craft, literal_column("''")),
+        "verdict": func.coalesce(Inspection.verdict, literal_column("''")),
+        "due_date": CorrectiveAction.due_date,
+    }
+    keys = [values[name] for name in _action_keys(model)]
+    return (
+        select(*keys, literal_column(str(int(sign))) * func.count())
+        .select_from(CorrectiveAction)
+        .join(Inspection, Inspection.id == CorrectiveAction.opened_by_id)
+        .join(Stall, Stall.id == CorrectiveAction.stall_id)
+        .join(Venue, Venue.id == Stall.venue_id)
+        .join(Province, Province.id == Venue.province_id)
+        .outerjoin(Artisan, Artisan.id == Stall.artisan_id)
+        .join(grains, true())
+        .where(CorrectiveAction.status == OPEN, where)
+        .group_by(*keys)
+    )
+
+
+_ACTION_TALLIES = (ActionTally, ActionDayTally)
+
+
+def _add_actions(stall_ids: list[int], sign: int) -> None:
+    """Add (``sign`` -1: take away) the open actions of these stalls to the action tallies."""
+    for model in _ACTION_TALLIES:
+        table = model.__table__
+        keys = _action_keys(model)
+        statement = dialect_insert(table).from_select(
+            [*keys, "open_actions"],
+            _action_rows(model, CorrectiveAction.stall_id.in_(stall_ids), sign),
+        )
+        db.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=keys,
+                set_={"open_actions": table.c.open_actions + statement.excluded.open_actions},
+            )
+        )
+        if sign < 0:
+            db.session.execute(delete(model).where(model.open_actions == 0))
 
 
 # ``CurrentTally.stall_id`` of the per-venue rows.
@@ -560,7 +676,8 @@ def _of_stalls(stall_ids: list[int]):
 
 
 def uncount_stalls(stall_ids: list[int]) -> None:
-    """Take every inspection of these stalls out of the day tallies.
+    """Take every inspection of these stalls out of the day tallies, and their open actions
+    out of the action tallies.
 
     Before a stall changes venue or artisan, or an artisan's craft changes; then
     :func:`count_stalls` counts them again where they now are.
@@ -576,6 +693,7 @@ def uncount_stalls(stall_ids: list[int]) -> None:
         regions = {region for _venue, region in places}
         campaigns = select(Inspection.campaign_id).where(_of_stalls(chunk)).distinct()
         _add_days(_of_stalls(chunk), -1)
+        _add_actions(chunk, -1)
         _drop_empty_days(
             DayTally.campaign_id.in_(campaigns),
             DayTally.venue_id.in_(venues),
@@ -586,10 +704,12 @@ def uncount_stalls(stall_ids: list[int]) -> None:
 def count_stalls(stall_ids: list[int]) -> None:
     """Count these stalls again where they now are (see :func:`uncount_stalls`).
 
-    Every inspection in the day tallies, and their current results in the venues' tallies.
+    Every inspection in the day tallies, their open actions in the action tallies, and their
+    current results in the venues' tallies.
     """
     for chunk in _chunked(stall_ids):
         _add_days(_of_stalls(chunk))
+        _add_actions(chunk, 1)
     recount_current(stall_ids)
 
 
@@ -650,4 +770,11 @@ def rebuild() -> None:
     db.session.execute(insert(CurrentTally).from_select(_CURRENT_COLUMNS, _venue_rows_of(true())))
     db.session.execute(delete(DayTally))
     db.session.execute(insert(DayTally).from_select(_DAY_COLUMNS, _day_rows(literal(True))))
+    for model in _ACTION_TALLIES:
+        db.session.execute(delete(model))
+        db.session.execute(
+            insert(model).from_select(
+                [*_action_keys(model), "open_actions"], _action_rows(model, true())
+            )
+        )
     db.session.commit()
