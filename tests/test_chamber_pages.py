@@ -439,8 +439,10 @@ def _grow(region, other_region, version, stalls: int, visits: int):
 
 
 def _page_urls():
-    stall = db.session.scalars(select(CorrectiveAction)).first().stall
-    action = db.session.scalars(select(CorrectiveAction)).first()
+    # The first action made (_grow opens it in the coordinator's region): in table order the
+    # first row may be another's, where the tables are emptied by DELETE and space reused.
+    action = db.session.scalars(select(CorrectiveAction).order_by(CorrectiveAction.id)).first()
+    stall = action.stall
     return {
         "home": "/chamber/",
         "home filtered": "/chamber/?date_from=2025-12-21&date_to=2025-12-31&craft=pottery"
