@@ -518,3 +518,25 @@ def test_open_and_overdue_actions_from_the_tallies_equal_the_actions(
             assert per_region[other_region.id] == expected.get(other_region.id, [0, 0])
     everything = _open_actions_in(figures.Scope(), figures.Filters(), on, region_of)
     assert everything == {region.id: [3, 1]}  # the case this test is about
+
+
+def test_a_regions_overdue_list_holds_its_own_actions_by_due_date(
+    region, other_region, version, visits
+):
+    elsewhere = factories.user("inspector", region=other_region)
+    inspect(visits["third"], elsewhere, version, answers(price_shown="fail"), DAY3)
+    on = date(2026, 2, 1)
+
+    def listed(scope):
+        query = figures.actions_query(scope, figures.Filters(), on, "overdue")
+        return figures.rows(query, 10)
+
+    own = listed(figures.Scope(region_id=region.id))
+    assert {row.Stall.id for row in own} == {visits["first"].id, visits["second"].id}
+    assert len(own) == 3
+    dues = [(row.CorrectiveAction.due_date, row.CorrectiveAction.id) for row in own]
+    assert dues == sorted(dues)
+    assert [row.Stall.id for row in listed(figures.Scope(region_id=other_region.id))] == [
+        visits["third"].id
+    ]
+    assert len(listed(figures.Scope())) == 4
