@@ -321,7 +321,8 @@ def home():
     own = access.region_scope(current_user)
     if own is None:
         return _overview("national", figures.Scope(), None, {})
-    region = db.session.get(Region, own)
+    # With its chamber, whose name heads the page (one statement, not two).
+    region = db.session.get(Region, own, options=[joinedload(Region.chamber)])
     if region is None:
         abort(404)
     return _overview("region", figures.Scope(region_id=region.id), region, {"region": region.code})
