@@ -3,8 +3,11 @@
 Photos are evidence, taken on phones and sent over patchy networks, so an upload is treated as
 hostile until it has fully decoded: only JPEG, PNG, WebP and HEIC/HEIF are opened, sizes are
 checked before any pixel is decoded, and every failure becomes a :class:`PhotoError` whose
-message an inspector can act on. What is served afterwards is a fresh JPEG holding pixels only;
-the capture time and place are read from EXIF first and handed back for the database.
+message an inspector can act on. What is served afterwards is a JPEG holding the picture only:
+a fresh encoding, or, for a photo the app already shrank on the phone, its own compressed
+picture with every metadata segment cut out (see :func:`_as_sent`); either way it has decoded
+in full first. The capture time and place are read from EXIF first and handed back for the
+database.
 
 Pure Pillow: no Flask, no database, safe to call from a request, a CLI command or a benchmark.
 """
