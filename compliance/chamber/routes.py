@@ -13,6 +13,7 @@ stays in every link that keeps the filters. With no campaign at all, the pages s
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from dataclasses import replace
 from datetime import date
@@ -286,15 +287,13 @@ def _overview(level: str, scope: figures.Scope, place: object, scope_args: dict)
         # A venue page lists all its stalls instead; the national page, the regions. With
         # dates the list is read stall by stall (each one's latest inspection within them):
         # the overview links to its own page instead of reading it.
-        "worst": figures.rows(figures.worst_stalls_query(scope, filters), LIST_LIMIT)
+        "worst": figures.worst_stalls(scope, filters, "failing", LIST_LIMIT)
         if level in ("region", "province") and not filters.dated
         else [],
         "overdue": figures.rows(
             figures.actions_query(scope, filters, board.today, "overdue"), LIST_LIMIT
         ),
-        "venue_stalls": figures.rows(
-            figures.worst_stalls_query(scope, filters, "all"), VENUE_STALLS
-        )
+        "venue_stalls": figures.worst_stalls(scope, filters, "all", VENUE_STALLS)
         if level == "venue"
         else [],
         "crumbs": _crumbs(place),
@@ -354,10 +353,13 @@ def venue(venue_id: int):
 # -- lists ----------------------------------------------------------------------------------------
 
 
-def _paged(query) -> dict[str, object]:
-    """One page of a list (``?page=``), fetching one row more to know if another page follows."""
+def _paged(fetch) -> dict[str, object]:
+    """One page of a list (``?page=``), fetching one row more to know if another page follows.
+
+    ``fetch(limit, offset)`` reads the rows.
+    """
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
-    found = figures.rows(query, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+    found = fetch(PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
     return {"page": page, "found": found[:PAGE_SIZE], "more": len(found) > PAGE_SIZE}
 
 
@@ -375,7 +377,7 @@ def stalls():
     campaign, view = _campaign()
     form = _filter_form(figures.places(scope, view))
     filters = _filters(form, view)
-    paged = _paged(figures.worst_stalls_query(scope, filters, state))
+    paged = _paged(functools.partial(figures.worst_stalls, scope, filters, state))
     context = {
         "scope_args": scope_args,
         "place": place,
@@ -423,7 +425,8 @@ def actions():
     form = _filter_form(figures.places(scope, view))
     filters = _filters(form, view)
     on = figures.today()
-    paged = _paged(figures.actions_query(scope, filters, on, state))
+    listed = figures.actions_query(scope, filters, on, state)
+    paged = _paged(functools.partial(figures.rows, listed))
     context = {
         "scope_args": scope_args,
         "place": place,
