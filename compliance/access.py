@@ -284,7 +284,7 @@ def stall_ref_or_404(user: User, stall_id: int) -> StallRef:
     """:func:`stall_or_404` for the sync API: the same rule, in one row and no ORM object."""
     if isinstance(stall_id, bool) or not isinstance(stall_id, int) or not 0 < stall_id <= _MAX_ID:
         abort(404)
-    row = db.session.execute(_STALL_REF, {"stall_id": stall_id}).first()
+    row = db.session.connection().execute(_STALL_REF, {"stall_id": stall_id}).first()
     if row is None or not _in_region(user, row.region_id):
         abort(404)
     return StallRef(row.id, row.venue_id, row.campaign_id, row.checklist_version_id)

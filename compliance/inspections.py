@@ -568,7 +568,7 @@ def _fresh(
         "declared_photos": [list(pair) for pair in declared] or None,
         "photos_pending": len(declared),
     }
-    inserted = db.session.execute(_statement("insert_submitted"), row).first()
+    inserted = _run("insert_submitted", row).first()
     if inserted is None:
         return None
     _insert_answers(inspection_id, checked, now)
@@ -802,8 +802,8 @@ def _record(
     """
     tallies = _tallies()
     became_latest = (
-        db.session.execute(
-            _statement("become_latest"),
+        _run(
+            "become_latest",
             {
                 "b_stall_id": stall_id,
                 "b_at": submitted_at,
@@ -836,8 +836,8 @@ def _record(
         # only an item the previous latest failed (or found N/A) can have one to close.
         fixed = [key for key, result in given.items() if result == scoring.PASS and key in previous]
         if fixed:
-            db.session.execute(
-                _statement("close_actions"),
+            _run(
+                "close_actions",
                 {
                     "b_stall_id": stall_id,
                     "b_items": fixed,
@@ -851,8 +851,8 @@ def _record(
             _failed_again(stall_id, again, inspection_id, actor)
         if due:
             # A repeated failure keeps its open action (moved above, never opened twice).
-            db.session.execute(
-                _statement("open_actions"),
+            _run(
+                "open_actions",
                 [
                     {
                         "stall_id": stall_id,
@@ -890,8 +890,8 @@ def _failed_again(
     The artisan is told the later visit's date (the old one is often past); never an earlier
     one, so a date a coordinator moved later stands. Audited per action.
     """
-    for action_id, item_key, due_date in db.session.execute(
-        _statement("open_actions_of"), {"b_stall_id": stall_id, "b_items": list(again)}
+    for action_id, item_key, due_date in _run(
+        "open_actions_of", {"b_stall_id": stall_id, "b_items": list(again)}
     ):
         due = again[item_key]
         if due > due_date:
@@ -903,7 +903,7 @@ def _failed_again(
                 before={"due_date": due_date.isoformat()},
                 after={"due_date": due.isoformat(), "inspection": inspection_id},
             )
-            db.session.execute(_statement("move_due"), {"b_id": action_id, "due_date": due})
+            _run("move_due", {"b_id": action_id, "due_date": due})
 
 
 def _audit(
@@ -917,8 +917,8 @@ def _audit(
 ) -> None:
     """The row models.audit() would add for ``actor`` (None: the system), inserted at once
     (no unit of work to flush)."""
-    db.session.execute(
-        _statement("audit"),
+    _run(
+        "audit",
         {
             "at": utcnow(),
             "actor": f"user:{actor.id}" if actor else "system",
@@ -947,6 +947,13 @@ def _statement(name: str) -> Executable:
     if statement is None:
         statement = _STATEMENTS[(name, dialect)] = _BUILDERS[name](dialect)
     return statement
+
+
+def _run(name: str, parameters=None):
+    """Execute the statement ``name`` in the session's transaction, on its connection: these
+    are Core statements on tables, which need nothing of the ORM's execution step (half the
+    CPU of ``Session.execute`` for each of them)."""
+    return db.session.connection().execute(_statement(name), parameters)
 
 
 def _upsert(dialect: str, table):
@@ -979,8 +986,8 @@ def _insert_answers(inspection_id: str, checked: dict, now: datetime) -> None:
     """INSERT a new inspection's answers: one statement on PostgreSQL, an executemany on
     SQLite (where a statement is a function call, not a round trip)."""
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(
-            _statement("insert_answers_pg"),
+        _run(
+            "insert_answers_pg",
             {
                 "inspection_id": inspection_id,
                 "updated_at": now,
@@ -990,8 +997,8 @@ def _insert_answers(inspection_id: str, checked: dict, now: datetime) -> None:
             },
         )
         return
-    db.session.execute(
-        _statement("insert_answers_rows"),
+    _run(
+        "insert_answers_rows",
         [
             {
                 "inspection_id": inspection_id,

@@ -320,30 +320,38 @@ def _adding(statement):
     )
 
 
-_REPLACE: dict[str, object] = {}
+_REPLACE: dict[tuple[str, bool], object] = {}
 
 
-def _replace_statement():
+def _replace_statement(known_craft: bool):
     """The upsert of a submission's rows, built once per engine (rows go as parameters).
 
     A stall's first result reads its craft from the artisan (``craft_of``); later ones keep
-    the craft its venue's rows have it under (``known_craft``).
+    the craft its venue's rows have it under (``craft``). Two statements, not one with a
+    COALESCE of both: PostgreSQL cannot keep a generic plan of that one and planned it
+    again for every row.
     """
     dialect = db.session.get_bind().dialect.name
-    statement = _REPLACE.get(dialect)
+    statement = _REPLACE.get((dialect, known_craft))
     if statement is None:
-        craft = (
-            select(func.coalesce(Artisan.craft, literal_column("''")))
-            .select_from(Stall)
-            .outerjoin(Artisan, Artisan.id == Stall.artisan_id)
-            .where(Stall.id == bindparam("craft_of"))
-            .scalar_subquery()
-        )
-        insert_ = dialect_insert(CurrentTally.__table__).values(
-            craft=func.coalesce(bindparam("known_craft", type_=String()), craft)
-        )
-        statement = _REPLACE[dialect] = _adding(insert_)
+        insert_ = dialect_insert(CurrentTally.__table__)
+        if not known_craft:
+            insert_ = insert_.values(
+                craft=select(func.coalesce(Artisan.craft, literal_column("''")))
+                .select_from(Stall)
+                .outerjoin(Artisan, Artisan.id == Stall.artisan_id)
+                .where(Stall.id == bindparam("craft_of"))
+                .scalar_subquery()
+            )
+        statement = _REPLACE[(dialect, known_craft)] = _adding(insert_)
     return statement
+
+
+_DELETE_STALL_ROWS = (
+    delete(CurrentTally.__table__)
+    .where(CurrentTally.__table__.c.stall_id == bindparam("b_stall_id"))
+    .returning(*(CurrentTally.__table__.c[name] for name in _CURRENT_COLUMNS))
+)
 
 
 def replace_current(
@@ -363,11 +371,8 @@ def replace_current(
     upsert (other stalls of the venue may be submitted at the same time). Returns the items
     that were failed or N/A before. Only for a stall whose row lock the caller holds.
     """
-    old = db.session.execute(
-        delete(CurrentTally)
-        .where(CurrentTally.stall_id == stall_id)
-        .returning(*(getattr(CurrentTally, name) for name in _CURRENT_COLUMNS))
-    ).all()
+    connection = db.session.connection()  # Core statements: no ORM execution step
+    old = connection.execute(_DELETE_STALL_ROWS, {"b_stall_id": stall_id}).all()
     key = {"campaign_id": campaign_id, "venue_id": venue_id, "version_id": version_id}
     new = [
         {**key, "verdict": verdict, "item_key": "", "stalls": 1, "score_sum": score or 0.0,
@@ -395,9 +400,9 @@ def replace_current(
         for (campaign, venue, version, verdict_, item), sums in moved.items()
         if any(sums)
     ]  # fmt: skip
-    craft = {"known_craft": old[0].craft if old else None, "craft_of": stall_id}
-    db.session.execute(
-        _replace_statement(),
+    craft = {"craft": old[0].craft} if old else {"craft_of": stall_id}
+    connection.execute(
+        _replace_statement(known_craft=bool(old)),
         [{**row, "stall_id": stall_id, **craft} for row in new]
         + [{**row, "stall_id": VENUE_ROW, **craft} for row in venue_rows],
     )
@@ -656,7 +661,7 @@ def count_inspection(inspection_id: str) -> None:
         statement = _COUNT_ONE[dialect] = _days_upsert(
             Inspection.id == bindparam("counted_inspection_id")
         )
-    db.session.execute(statement, {"counted_inspection_id": inspection_id})
+    db.session.connection().execute(statement, {"counted_inspection_id": inspection_id})
 
 
 _COUNT_ONE: dict[str, object] = {}
