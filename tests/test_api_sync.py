@@ -106,6 +106,29 @@ def test_api_is_for_inspectors(as_coordinator, stall, checklist_version):
     assert as_coordinator.get(f"{API}/bundle").status_code == 403
 
 
+@pytest.mark.parametrize("end", ["new_password", "deactivated"])
+def test_a_session_ended_elsewhere_cannot_submit(
+    as_inspector, inspector, stall, checklist_version, end
+):
+    # The API reads the account as a row (not the ORM object the pages load): the same rule.
+    if end == "new_password":
+        inspector.set_password("another-long-password-9")
+    else:
+        inspector.deactivate()
+    db.session.commit()
+    response = put(as_inspector, str(uuid.uuid4()), payload(stall, checklist_version))
+    assert response.status_code == 401 and response.get_json()["error"] == "unauthorized"
+    assert count(Inspection) == 0
+
+
+def test_refusals_are_in_the_inspectors_language(as_inspector, inspector, stall, checklist_version):
+    inspector.language = "fr"
+    db.session.commit()
+    response = put(as_inspector, str(uuid.uuid4()), payload(stall, checklist_version, result="?"))
+    assert response.status_code == 422
+    assert response.get_json()["message"] == "Choisissez Conforme, Non conforme ou Sans objet."
+
+
 # --- answers first ---------------------------------------------------------------------------
 
 
