@@ -521,3 +521,31 @@ def test_pages_and_static_files_are_compressed(as_inspector, encoding):
 def test_only_current_static_versions_are_kept_compressed(client):
     client.get("/static/app.js?v=not-a-version", headers={"Accept-Encoding": "br"})
     assert not any(version == "not-a-version" for _path, version, _enc in site._PACKED)
+
+
+# --- text the database cannot store -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_a_nul_in_json_of_another_encoding_is_refused(
+    as_inspector, stall, checklist_version, encoding
+):
+    # UTF-8 JSON can only spell NUL as the escape \u0000; other encodings are walked in full.
+    body = payload(stall, checklist_version)
+    body["answers"][next(iter(body["answers"]))]["comment"] = "bad\x00comment"
+    response = as_inspector.put(
+        f"{API}/inspections/{uuid.uuid4()}",
+        data=json.dumps(body).encode(encoding),
+        content_type="application/json",
+    )
+    assert response.status_code == 400 and "(NUL)" in response.get_json()["message"]
+    assert count(Inspection) == 0
+
+
+def test_a_backslash_before_u0000_is_text_not_nul(as_inspector, stall, checklist_version):
+    body = payload(stall, checklist_version, photos=[("shop_clean", "ab" * 32)])
+    first = next(iter(body["answers"]))
+    body["answers"][first]["comment"] = "C:\\u0000"  # a backslash, then text
+    response = put(as_inspector, str(uuid.uuid4()), body)
+    assert response.status_code == 201
+    assert db.session.scalar(select(Answer.comment).where(Answer.item_key == first)) == "C:\\u0000"
