@@ -51,7 +51,7 @@ from ..models import (
     Venue,
 )
 from ..site import percent, static_file_version
-from . import bp, charts, exports, figures, follow_up
+from . import bp, charts, exports, figures, follow_up, rowtext
 from .forms import CloseActionForm, FilterForm, MoveDueForm
 
 LIST_LIMIT = 10
@@ -742,6 +742,9 @@ def chamber_url(endpoint: str, args: dict, **more) -> str:
     """``url_for`` with a dict of query arguments merged with keyword ones."""
     merged = {**args, **more}
     return url_for(endpoint, **{key: value for key, value in merged.items() if value})
+
+
+bp.add_app_template_global(rowtext.row_text, "chamber_row_text")
 
 
 @bp.app_template_global()
