@@ -378,3 +378,15 @@ def test_trend_chart_writes_the_busiest_day():
 
     assert ">9</text>" in svg and ">03/01</text>" in svg
     assert svg.count('font-weight="700"') <= 7  # a few values written, never all 29
+
+
+def test_tally_add_sums_every_field():
+    # Tally.add spells its fields out (it runs ~900 times a national page): a field added to
+    # Tally and forgotten there would silently stay zero in every roll-up.
+    names = list(figures.Tally.__dataclass_fields__)
+    one = figures.Tally(**{name: index + 1 for index, name in enumerate(names)})
+    two = figures.Tally(**{name: 10 * (index + 1) for index, name in enumerate(names)})
+    one.add(two)
+    assert {name: getattr(one, name) for name in names} == {
+        name: 11 * (index + 1) for index, name in enumerate(names)
+    }

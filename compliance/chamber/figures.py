@@ -462,8 +462,16 @@ class Tally:
     overdue_actions: int = 0
 
     def add(self, other: Tally) -> None:
-        for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        # Field by field, spelled out: the national page adds ~900 tallies a request, and a
+        # loop over the dataclass fields with getattr/setattr cost it ~2 ms of CPU.
+        self.stalls += other.stalls
+        self.inspected += other.inspected
+        self.compliant += other.compliant
+        self.follow_up += other.follow_up
+        self.non_compliant += other.non_compliant
+        self.score_sum += other.score_sum
+        self.open_actions += other.open_actions
+        self.overdue_actions += other.overdue_actions
 
     @property
     def not_inspected(self) -> int:
