@@ -227,3 +227,44 @@ def test_redis_storage_counts_only_failures(servers, redis_url, redis_prefix):
     for _ in range(8):
         assert attempt(one.test_client(), card, pin).status_code == 302
     assert attempt(one.test_client(), card, wrong(pin)).status_code == 401
+
+
+# --- Routes without limits ---------------------------------------------------------------------
+
+
+def limited_server(app, default: str):
+    """An app server whose config adds a default limit to every route."""
+    config = type(
+        "DefaultLimitConfig",
+        (TestingConfig,),
+        {
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "UPLOAD_DIR": app.config["UPLOAD_DIR"],
+            "RATELIMIT_DEFAULT": default,
+            "RATELIMIT_KEY_PREFIX": f"default-{uuid.uuid4().hex[:8]}",
+        },
+    )
+    other = create_app(config)
+    with other.app_context():
+        db.create_all()
+    return other
+
+
+def test_sync_api_is_exempt_even_from_a_default_limit(app):
+    other = limited_server(app, "1 per day")
+    client = other.test_client()
+    # Pages take the default limit...
+    assert client.get("/login").status_code == 200
+    assert client.get("/login").status_code == 429
+    # ...the sync API (signed-in accounts, no key to guess) never counts.
+    for _ in range(3):
+        response = client.get("/inspect/api/bundle")
+        assert response.status_code == 401
+        assert "X-RateLimit-Limit" not in response.headers
+
+
+def test_a_limit_on_an_unlimited_blueprint_is_refused(app, monkeypatch):
+    spec = {"limit_value": "1 per day", "key_func": ratelimit.address}
+    monkeypatch.setitem(ratelimit._declared, "inspect.api.bundle", [spec])
+    with pytest.raises(ValueError, match=r"inspect\.api\.bundle"):
+        limited_server(app, "100 per day")

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -52,6 +52,7 @@ STAFF_PER_ADDRESS = "30 per 15 minutes;200 per day"
 INVITATION_PER_ADDRESS = "30 per 15 minutes;200 per day"
 
 _declared: dict[str, list[dict[str, Any]]] = {}
+_unlimited: list[Blueprint] = []
 
 
 def failed_attempt(response: Response) -> bool:
@@ -106,6 +107,17 @@ def limit(
     return declare
 
 
+def unlimited(blueprint: Blueprint) -> Blueprint:
+    """Declare that no limit applies to any route of ``blueprint``; see :func:`init_app`.
+
+    Its requests then skip the limiter's check altogether (a share of the CPU of every call of
+    the phone's sync API). A limit declared on one of its routes is a mistake, refused at start.
+    """
+    if blueprint not in _unlimited:
+        _unlimited.append(blueprint)
+    return blueprint
+
+
 def init_app(app: Flask) -> None:
     """Make this app's limiter and wrap the declared views (once per app, after the routes)."""
     limiter = Limiter(
@@ -121,6 +133,17 @@ def init_app(app: Flask) -> None:
         for spec in limits:
             view = limiter.limit(**spec)(view)
         app.view_functions[endpoint] = view
+    # The blueprints without limits: exempt from any default or application-wide limit (the
+    # documented ``exempt``), and, since none of their routes declares one, from the check
+    # itself (a ``request_filter``, which Flask-Limiter asks before resolving any limit).
+    free = {name for name, bp in app.blueprints.items() if bp in _unlimited}
+    for endpoint in _declared:
+        if endpoint.rpartition(".")[0] in free:
+            raise ValueError(f"{endpoint} declares a limit but its blueprint is unlimited")
+    for blueprint in _unlimited:
+        limiter.exempt(blueprint)
+    if free:
+        limiter.request_filter(lambda: request.blueprint in free)
 
 
 def retry_after() -> int:

@@ -37,6 +37,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from .. import access, campaigns, checklist_store, edge, inspections, site
+from ..artisan import ratelimit
 from ..extensions import csrf, db
 from ..labels import MISSING
 from ..models import OPEN, SUBMITTED, ChecklistVersion, CorrectiveAction, Inspection, Stall
@@ -47,6 +48,8 @@ from .round import round_json
 
 api = Blueprint("api", __name__)
 csrf.exempt(api)
+# Signed-in accounts only, and no key is guessed here: no rate limit, not even its check.
+ratelimit.unlimited(api)
 
 # A national (admin) bundle is capped: a phone cannot usefully carry every stall of Morocco.
 BUNDLE_LIMIT = 3000
