@@ -60,6 +60,7 @@ from ..models import (
     ChecklistVersion,
     CorrectiveAction,
     Inspection,
+    Localized,
     Province,
     Region,
     Stall,
@@ -402,23 +403,60 @@ def _count_if(condition) -> ColumnElement[int]:
 # -- places --------------------------------------------------------------------------------------
 
 
+class PlaceRow(Localized):
+    """A venue, province or region as :func:`places` reads it: its table's columns as plain
+    attributes and ``name(locale)``, without an ORM instance (and so without relationships).
+    The national page reads its 216 venues with their provinces and regions: 2.6 ms of CPU as
+    ORM entities, 0.2 ms as rows."""
+
+    def __init__(self, columns) -> None:
+        self.__dict__.update(columns)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.__dict__.get('code')!r}>"
+
+
+class VenueRow(PlaceRow):
+    pass
+
+
+class ProvinceRow(PlaceRow):
+    pass
+
+
+class RegionRow(PlaceRow):
+    pass
+
+
 @dataclass(frozen=True)
 class Place:
     """A venue with its province and region, for names, drill-down links and roll-ups."""
 
     venue_id: int
-    venue: Venue
-    province: Province
-    region: Region
+    venue: VenueRow
+    province: ProvinceRow
+    region: RegionRow
+
+
+_PLACE_TABLES = (("v", Venue.__table__), ("p", Province.__table__), ("r", Region.__table__))
 
 
 def places(scope: Scope, campaign: CampaignView | None = None) -> dict[int, Place]:
     """Every venue in scope (filters aside), with its province and region, in one query.
 
-    With a campaign, the venues taking part in it.
+    With a campaign, the venues taking part in it. Venues, provinces and regions come as
+    :class:`PlaceRow` (one per province and region, shared by their venues).
     """
+    names = [[column.name for column in table.c] for _prefix, table in _PLACE_TABLES]
     query = (
-        select(Venue, Province, Region)
+        select(
+            *(
+                column.label(f"{prefix}_{column.name}")
+                for prefix, table in _PLACE_TABLES
+                for column in table.c
+            )
+        )
+        .select_from(Venue)
         .join(Province, Province.id == Venue.province_id)
         .join(Region, Region.id == Province.region_id)
         .order_by(Region.code, Province.code, Venue.id)
@@ -435,10 +473,27 @@ def places(scope: Scope, campaign: CampaignView | None = None) -> dict[int, Plac
                 select(CampaignVenue.venue_id).where(CampaignVenue.campaign_id == campaign.id)
             )
         )
-    return {
-        venue.id: Place(venue.id, venue, province, region)
-        for venue, province, region in db.session.execute(query)
-    }
+    venue_end = len(names[0])
+    province_end = venue_end + len(names[1])
+    province_id = venue_end + names[1].index("id")
+    region_id = province_end + names[2].index("id")
+    provinces: dict[int, PlaceRow] = {}
+    regions: dict[int, PlaceRow] = {}
+    found: dict[int, Place] = {}
+    for row in db.session.connection().execute(query):
+        venue = VenueRow(zip(names[0], row[:venue_end], strict=True))
+        province = provinces.get(row[province_id])
+        if province is None:
+            province = provinces[row[province_id]] = ProvinceRow(
+                zip(names[1], row[venue_end:province_end], strict=True)
+            )
+        region = regions.get(row[region_id])
+        if region is None:
+            region = regions[row[region_id]] = RegionRow(
+                zip(names[2], row[province_end:], strict=True)
+            )
+        found[venue.id] = Place(venue.id, venue, province, region)
+    return found
 
 
 def cities(found: dict[int, Place]) -> list[str]:

@@ -162,31 +162,37 @@ def _filter_args(filters: figures.Filters) -> dict[str, str]:
     return {key: value for key, value in values.items() if value}
 
 
-def _parent(node: object) -> object | None:
+def _parent(node: object, found: dict[int, figures.Place] | None = None) -> object | None:
+    """The place above ``node``: from ``found`` (the page's figures.places) when it holds it
+    (no statement), else through the relationship."""
     if isinstance(node, Stall):
         return node.venue
     if isinstance(node, Venue):
-        return node.province
-    if isinstance(node, Province):
+        place = found.get(node.id) if found else None
+        return place.province if place is not None else node.province
+    if isinstance(node, (Province, figures.ProvinceRow)):
+        for place in (found or {}).values():
+            if place.province.id == node.id:
+                return place.region
         return node.region
     return None
 
 
-def _crumbs(place: object) -> list[tuple[str, str]]:
+def _crumbs(place: object, found: dict[int, figures.Place] | None = None) -> list[tuple[str, str]]:
     """Breadcrumbs from the country (admins only) down to ``place``."""
     locale = str(get_locale())
     chain: list[object] = []
     node = place
     while node is not None:
         chain.append(node)
-        node = _parent(node)
+        node = _parent(node, found)
     crumbs: list[tuple[str, str]] = []
     if current_user.role == ADMIN:
         crumbs.append((_("Morocco"), url_for("chamber.home")))
     for node in reversed(chain):
-        if isinstance(node, Region):
+        if isinstance(node, (Region, figures.RegionRow)):
             crumbs.append((node.name(locale), url_for("chamber.region", code=node.code)))
-        elif isinstance(node, Province):
+        elif isinstance(node, (Province, figures.ProvinceRow)):
             crumbs.append((node.name(locale), url_for("chamber.province", province_id=node.id)))
         elif isinstance(node, Venue):
             crumbs.append((node.name(locale), url_for("chamber.venue", venue_id=node.id)))
@@ -296,7 +302,7 @@ def _overview(level: str, scope: figures.Scope, place: object, scope_args: dict)
         "venue_stalls": figures.worst_stalls(scope, filters, "all", VENUE_STALLS)
         if level == "venue"
         else [],
-        "crumbs": _crumbs(place),
+        "crumbs": _crumbs(place, found),
         **_campaign_context(campaign),
     }
     if _fragment_request():
@@ -375,7 +381,8 @@ def stalls():
     if state not in LIST_STATES:
         state = "failing"
     campaign, view = _campaign()
-    form = _filter_form(figures.places(scope, view))
+    found = figures.places(scope, view)
+    form = _filter_form(found)
     filters = _filters(form, view)
     paged = _paged(functools.partial(figures.worst_stalls, scope, filters, state))
     context = {
@@ -388,7 +395,7 @@ def stalls():
         "page": paged["page"],
         "stall_rows": paged["found"],
         "more": paged["more"],
-        "crumbs": _crumbs(place),
+        "crumbs": _crumbs(place, found),
         "list_endpoint": "chamber.stalls",
         **_campaign_context(campaign),
     }
@@ -422,7 +429,8 @@ def actions():
     if state not in ACTION_STATES:
         state = "overdue"
     campaign, view = _campaign()
-    form = _filter_form(figures.places(scope, view))
+    found = figures.places(scope, view)
+    form = _filter_form(found)
     filters = _filters(form, view)
     on = figures.today()
     listed = figures.actions_query(scope, filters, on, state)
@@ -439,7 +447,7 @@ def actions():
         "more": paged["more"],
         "today": on,
         "items": _item_labels(),
-        "crumbs": _crumbs(place),
+        "crumbs": _crumbs(place, found),
         "list_endpoint": "chamber.actions",
         **_campaign_context(campaign),
     }
@@ -597,7 +605,8 @@ def _export_request(dataset: str, fmt: str):
     if dataset == "open-data" and (scope.province_id is not None or scope.venue_id is not None):
         abort(404)  # open data is published per region and for the country only
     campaign, view = _campaign()
-    form = _filter_form(figures.places(scope, view))
+    found = figures.places(scope, view)
+    form = _filter_form(found)
     filters = _filters(form, view)
     on = figures.today()
     name = "-".join(
@@ -609,16 +618,16 @@ def _export_request(dataset: str, fmt: str):
             on.isoformat(),
         ]
     )
-    return scope, filters, on, f"{name}.{fmt}", _region_of(place)
+    return scope, filters, on, f"{name}.{fmt}", _region_of(place, found)
 
 
-def _region_of(place: object) -> int | None:
+def _region_of(place: object, found: dict[int, figures.Place]) -> int | None:
     if isinstance(place, Region):
         return place.id
     if isinstance(place, Province):
         return place.region_id
     if isinstance(place, Venue):
-        return place.province.region_id
+        return found[place.id].region.id if place.id in found else place.province.region_id
     return None
 
 
