@@ -200,18 +200,39 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("COMPRESS_BR_LEVEL", 5)
     compress.init_app(app)  # its after_request runs last, after the two below
 
+    # The headers every response carries, with their values made once per app (not per response).
+    hsts = app.config.get("HSTS_SECONDS")
+    always = [("X-Content-Type-Options", "nosniff")]
+    if hsts:
+        always.append(("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains"))
+    page = [
+        *always,
+        ("Content-Security-Policy", csp),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+    ]
+    # Pages render differently for htmx requests; caches must keep both.
+    page_vary = ("HX-Request", "Cookie")
+    vary = ", ".join(page_vary)
+    always = [(name.lower(), name, value) for name, value in always]
+    page = [(name.lower(), name, value) for name, value in page]
+
+    def add_missing(sent, wanted) -> None:
+        """Add each header of ``wanted`` the response does not have (one pass over its own)."""
+        present = {key.lower() for key, _value in sent}
+        for lower, name, value in wanted:
+            if lower not in present:
+                sent.add(name, value)
+
     @app.after_request
     def headers(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        if app.config.get("HSTS_SECONDS"):
-            response.headers.setdefault(
-                "Strict-Transport-Security",
-                f"max-age={app.config['HSTS_SECONDS']}; includeSubDomains",
-            )
+        sent = response.headers
         # send_file marks what it sends public; a view that says private (photos) means it.
-        if response.cache_control.private:
+        control = sent.get("Cache-Control")
+        if control and "private" in control and response.cache_control.private:
             response.cache_control.public = False
         if _is_static():
+            add_missing(sent, always)
             # Our CSS, JavaScript and images (no page, nothing to frame): a phone on 3G pays
             # for every header, so they carry only what they need. A versioned name never
             # changes content: the browser keeps it a year without asking again.
@@ -222,14 +243,14 @@ def init_app(app: Flask) -> None:
                 response.cache_control.immutable = True
                 response.expires = None
             return response
-        response.headers.setdefault("Content-Security-Policy", csp)
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
+        add_missing(sent, page)
         if response.mimetype == "text/html":
             response.cache_control.no_store = True
-        # Pages render differently for htmx requests; caches must keep both.
-        response.vary.add("HX-Request")
-        response.vary.add("Cookie")
+        if "Vary" in sent:  # a view's own Vary keeps its names, and gains ours
+            for name in page_vary:
+                response.vary.add(name)
+        else:
+            sent.add("Vary", vary)
         return response
 
     app.after_request(_pack_static)
