@@ -258,6 +258,9 @@ class StallRef:
     venue_id: int
     campaign_id: int | None
     campaign_version_id: int | None
+    # For the day tallies the submission writes (not read again there).
+    region_id: int | None = None
+    craft: str | None = None
 
 
 # Built once: the sync API asks it on every submission (compiled once, cached by SQLAlchemy).
@@ -268,9 +271,11 @@ _STALL_REF = (
         Province.region_id,
         Campaign.id.label("campaign_id"),
         Campaign.checklist_version_id,
+        Artisan.craft,
     )
     .join(Venue, Venue.id == Stall.venue_id)
     .join(Province, Province.id == Venue.province_id)
+    .outerjoin(Artisan, Artisan.id == Stall.artisan_id)
     .outerjoin(CampaignVenue, CampaignVenue.venue_id == Venue.id)
     .outerjoin(Campaign, (Campaign.id == CampaignVenue.campaign_id) & (Campaign.state == RUNNING))
     .where(Stall.id == bindparam("stall_id"))
@@ -287,7 +292,14 @@ def stall_ref_or_404(user: User, stall_id: int) -> StallRef:
     row = db.session.connection().execute(_STALL_REF, {"stall_id": stall_id}).first()
     if row is None or not _in_region(user, row.region_id):
         abort(404)
-    return StallRef(row.id, row.venue_id, row.campaign_id, row.checklist_version_id)
+    return StallRef(
+        row.id,
+        row.venue_id,
+        row.campaign_id,
+        row.checklist_version_id,
+        region_id=row.region_id,
+        craft=row.craft,
+    )
 
 
 def inspection_or_404(principal: Principal, inspection_id: str) -> Inspection:

@@ -585,10 +585,20 @@ def _fresh(
         day=day,
         actor=inspector,
         pending=len(declared),
+        place=_place(stall),
     )
     db.session.commit()
     # What was written, as an object (never added to the session, so nothing is read back).
     return Submitted(Inspection(**row), created=True)
+
+
+def _place(stall: Stall | StallRef) -> tuple[int, str | None] | None:
+    """The stall's region and craft when its row came with them (the sync API's StallRef)."""
+    from .access import StallRef
+
+    if isinstance(stall, StallRef) and stall.region_id is not None:
+        return stall.region_id, stall.craft
+    return None
 
 
 def _receive(
@@ -787,8 +797,12 @@ def _record(
     day: date,
     actor: User | None,
     pending: int,
+    place: tuple[int, str | None] | None = None,
 ) -> None:
     """What a submitted inspection changes besides itself, in the caller's transaction.
+
+    ``place``: the stall's region and its artisan's craft when the caller has them (the sync
+    API's stall row): the day tallies are then written without reading anything back.
 
     The stall's latest result and corrective actions, the dashboards' tallies, the audit
     trail. A visit that reaches the server after a later visit of the same stall (it was made
@@ -867,7 +881,22 @@ def _record(
                     for action in due
                 ],
             )
-    tallies.count_inspection(inspection_id)
+    tallies.count_inspection(
+        inspection_id,
+        None
+        if place is None
+        else tallies.Counted(
+            campaign_id=campaign_id,
+            venue_id=venue_id,
+            region_id=place[0],
+            craft=place[1],
+            day=day,
+            version_id=version_id,
+            verdict=outcome.verdict,
+            score=outcome.score,
+            results=given,
+        ),
+    )
     _audit(
         actor,
         "inspection.submit",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import threading
 import uuid
 from datetime import timedelta
@@ -270,4 +271,40 @@ def test_tallies_rebuild_command_recomputes_every_tally(
 
     assert result.exit_code == 0, result.output
     assert "1 submitted inspections counted" in result.output
+    assert snapshot() == kept
+
+
+def test_sync_api_submissions_count_as_a_rebuild_would(
+    client, inspector, region, checklist_version
+):
+    """The sync API writes the day rows from what it holds (the stall's region, its artisan's
+    craft, the answers), without reading them back: the same rows as a rebuild."""
+    login(client, inspector)
+    potter = factories.stall(region=region)
+    weaver = factories.stall(
+        region=region, venue_row=potter.venue, artisan_row=factories.artisan(craft="weaving")
+    )
+    elsewhere = factories.stall(region=region)
+    items = checklist_store.definition(checklist_version).items()
+    na = [item.key for item in items if item.na_allowed and item.photo != "always"][:2]
+    failed = failable(checklist_version, 3)
+    assert na, "the checklist should allow N/A on some item"
+    visits = [(potter, ()), (potter, failed), (weaver, failed[:1]), (elsewhere, failed[1:])]
+    for n, (stall, fails) in enumerate(visits):
+        data = body(stall, checklist_version, fails, utcnow() - timedelta(minutes=n))
+        if n % 2:
+            for key in na:
+                if key not in fails:
+                    data["answers"][key]["result"] = "na"
+        with counted_statements() as statements:
+            assert put(client, str(uuid.uuid4()), data).status_code == 201
+        # Nothing read back: the day rows' upsert takes its values as parameters.
+        upsert = [s for s in statements if "day_tally" in s and "INSERT" in s.upper()]
+        reads = re.compile(r"\b(FROM|JOIN)\s+(inspection|answer|stall|venue|province|artisan)\b")
+        assert upsert and not any(reads.search(s) for s in upsert), upsert
+    db.session.expire_all()
+    assert tallies.counted_inspections() == len(visits)
+    kept = snapshot()
+    assert any(row for row in kept)
+    tallies.rebuild()
     assert snapshot() == kept

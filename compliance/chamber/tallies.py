@@ -46,6 +46,7 @@ Writes that bypass this code (a bulk import, a manual fix in SQL) must run :func
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -63,6 +64,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
+    text,
     true,
     union_all,
     update,
@@ -649,13 +651,42 @@ def _drop_empty_days(*conditions) -> None:
     )
 
 
-def count_inspection(inspection_id: str) -> None:
+@dataclass(frozen=True)
+class Counted:
+    """What a submission has just written, as :func:`count_inspection` would read it back: the
+    stall's place (venue, region) and artisan's craft, the inspection's keys and outcome, and
+    every answer's result (item key to "pass", "fail" or "na")."""
+
+    campaign_id: int
+    venue_id: int
+    region_id: int
+    craft: str | None
+    day: date | None
+    version_id: int
+    verdict: str | None
+    score: float | None
+    results: Mapping[str, str]
+
+
+def count_inspection(inspection_id: str, counted: Counted | None = None) -> None:
     """Add one submitted inspection, and its fails and N/As, to its day's tallies.
 
-    Read from the inspection and answer rows the caller has just written: one statement,
+    Given ``counted`` (the sync API's submissions: the caller holds every value), the day rows
+    are written from it, in one executemany of the upsert: nothing is read back. Otherwise they
+    are read from the inspection and answer rows the caller has just written: one statement,
     built once per engine (a submission only binds the inspection's id).
     """
     dialect = db.session.get_bind().dialect.name
+    if counted is not None and counted.day is not None and counted.verdict is not None:
+        if dialect == "postgresql":
+            # One row of parameters (two arrays), not an executemany: less Python.
+            db.session.connection().execute(_COUNT_ARRAYS, _as_arrays(counted))
+            return
+        statement = _COUNT_ROWS.get(dialect)
+        if statement is None:
+            statement = _COUNT_ROWS[dialect] = _days_upsert_rows()
+        db.session.connection().execute(statement, _counted_rows(counted))
+        return
     statement = _COUNT_ONE.get(dialect)
     if statement is None:
         statement = _COUNT_ONE[dialect] = _days_upsert(
@@ -665,6 +696,103 @@ def count_inspection(inspection_id: str) -> None:
 
 
 _COUNT_ONE: dict[str, object] = {}
+_COUNT_ROWS: dict[str, object] = {}
+
+
+# The same rows as :func:`_counted_rows`, made by PostgreSQL from two arrays (the not-passed
+# items' keys and results, after the inspections' row): both grains, region row first.
+_COUNT_ARRAYS = text(
+    "INSERT INTO day_tally (campaign_id, venue_id, region_id, day, craft, version_id, verdict, "
+    "item_key, inspections, score_sum, fails, nas) "
+    "SELECT :campaign_id, v.venue_id, :region_id, :day, :craft, :version_id, :verdict, "
+    "r.item_key, CASE WHEN r.n = 1 THEN 1 ELSE 0 END, "
+    "CASE WHEN r.n = 1 THEN CAST(:score_sum AS DOUBLE PRECISION) ELSE 0.0 END, "
+    "CASE WHEN r.result = 'fail' THEN 1 ELSE 0 END, "
+    "CASE WHEN r.n > 1 AND r.result <> 'fail' THEN 1 ELSE 0 END "
+    f"FROM (VALUES ({REGION_ROW}), (CAST(:venue_id AS INTEGER))) AS v(venue_id) "
+    "CROSS JOIN unnest(CAST(:item_keys AS VARCHAR[]), CAST(:results AS VARCHAR[])) "
+    "WITH ORDINALITY AS r(item_key, result, n) "
+    "ORDER BY v.venue_id, r.n "
+    f"ON CONFLICT ({', '.join(_DAY_KEY)}) DO UPDATE SET "
+    "inspections = day_tally.inspections + excluded.inspections, "
+    "score_sum = day_tally.score_sum + excluded.score_sum, "
+    "fails = day_tally.fails + excluded.fails, nas = day_tally.nas + excluded.nas"
+).bindparams(bindparam("day", type_=Date()))
+
+
+def _as_arrays(counted: Counted) -> dict:
+    """The parameters of :data:`_COUNT_ARRAYS`: one row, whatever the number of items."""
+    not_passed = sorted(
+        (key, result) for key, result in counted.results.items() if result != "pass"
+    )
+    return {
+        "campaign_id": counted.campaign_id,
+        "venue_id": counted.venue_id,
+        "region_id": counted.region_id,
+        "day": counted.day,
+        "craft": counted.craft or "",
+        "version_id": counted.version_id,
+        "verdict": counted.verdict,
+        "score_sum": float(counted.score or 0.0),
+        "item_keys": [INSPECTIONS_ROW, *(key for key, _result in not_passed)],
+        "results": ["pass", *(result for _key, result in not_passed)],
+    }
+
+
+def _days_upsert_rows():
+    """The upsert of :func:`_days_upsert`, from rows of parameters instead of a SELECT."""
+    table = DayTally.__table__
+    statement = dialect_insert(table)
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=_DAY_KEY,
+        set_={
+            name: table.c[name] + excluded[name]
+            for name in ("inspections", "score_sum", "fails", "nas")
+        },
+    )
+
+
+def _counted_rows(counted: Counted) -> list[dict]:
+    """The day rows :func:`_day_rows` would select for this one inspection, in key order (so
+    that concurrent submissions lock shared rows in the same order)."""
+    rows = []
+    not_passed = sorted(
+        (key, result) for key, result in counted.results.items() if result != "pass"
+    )
+    for venue_id in (REGION_ROW, counted.venue_id):
+        keys = {
+            "campaign_id": counted.campaign_id,
+            "venue_id": venue_id,
+            "region_id": counted.region_id,
+            "day": counted.day,
+            "craft": counted.craft or "",
+            "version_id": counted.version_id,
+            "verdict": counted.verdict,
+        }
+        rows.append(
+            {
+                **keys,
+                "item_key": INSPECTIONS_ROW,
+                "inspections": 1,
+                "score_sum": float(counted.score or 0.0),
+                "fails": 0,
+                "nas": 0,
+            }
+        )
+        for key, result in not_passed:
+            failed = result == "fail"
+            rows.append(
+                {
+                    **keys,
+                    "item_key": key,
+                    "inspections": 0,
+                    "score_sum": 0.0,
+                    "fails": 1 if failed else 0,
+                    "nas": 0 if failed else 1,
+                }
+            )
+    return rows
 
 
 def uncount_inspection(inspection_id: str, campaign_id: int, day: date | None) -> None:
