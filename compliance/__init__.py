@@ -7,8 +7,8 @@ import os
 from functools import cache
 from pathlib import Path
 
-from flask import Flask, current_app, request
-from flask_babel import get_locale
+from flask import Flask, current_app, g, request
+from flask_babel import get_locale, get_translations
 from flask_login import current_user
 
 from . import edge
@@ -47,6 +47,14 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: None)
+    # Templates' _() and ngettext() read this request's catalogue once (see page_translations).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: page_translations().ugettext(s),
+        ngettext=lambda s, p, n: page_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: page_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: page_translations().unpgettext(c, s, p, n),
+    )
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None  # the login page says it itself, translated
@@ -132,5 +140,42 @@ def static_version(filename: str) -> str:
     return _static_version(filename)
 
 
+def page_translations():
+    """Flask-Babel's ``get_translations()``, looked up once per request and locale.
+
+    Kept beside Flask-Babel's own state on ``g`` with the locale it was made for:
+    ``force_locale`` and ``refresh`` replace that locale, so the next call looks up again.
+    A chamber page calls it a few hundred times (each Flask-Babel lookup ~5 µs).
+    """
+    try:
+        state = g._flask_babel.__dict__
+    except (AttributeError, RuntimeError):
+        return get_translations()
+    cached = state.get("soukcheck_translations")
+    locale = state.get("babel_locale")
+    if cached is not None and locale is not None and cached[0] is locale:
+        return cached[1]
+    translations = get_translations()
+    state["soukcheck_translations"] = (get_locale(), translations)
+    return translations
+
+
+def locale_code() -> str:
+    """``str(get_locale())`` ("ar", "fr", "en"), made once per request and locale: read from
+    where Flask-Babel keeps the locale once chosen (get_locale() walks ``g`` three times)."""
+    try:
+        state = g._flask_babel.__dict__
+    except (AttributeError, RuntimeError):  # not chosen yet, or no app context
+        return str(get_locale())
+    locale = state.get("babel_locale")
+    cached = state.get("soukcheck_locale_code")
+    if cached is not None and locale is not None and cached[0] is locale:
+        return cached[1]
+    locale = get_locale()
+    code = str(locale)
+    state["soukcheck_locale_code"] = (locale, code)
+    return code
+
+
 def text_direction() -> str:
-    return "rtl" if str(get_locale()) == "ar" else "ltr"
+    return "rtl" if locale_code() == "ar" else "ltr"

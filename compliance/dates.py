@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date, format_time
 from flask import has_request_context
-from flask_babel import get_locale
+
+from . import locale_code
 
 
 def _zone(key: str) -> ZoneInfo:
@@ -68,7 +69,7 @@ def _locale(language: str) -> Locale:
 
 def display_locale() -> Locale:
     """The locale dates are written in for the current page's language."""
-    language = str(get_locale()) if has_request_context() else "fr"
+    language = locale_code() if has_request_context() else "fr"
     return _locale(language)
 
 

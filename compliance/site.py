@@ -11,14 +11,14 @@ from pathlib import Path
 
 import brotli
 from flask import Flask, Response, current_app, render_template, request, url_for
-from flask_babel import format_decimal, format_percent, get_locale
+from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 from flask_compress import Compress
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
-from . import dates, edge, static_version, text_direction
+from . import dates, edge, locale_code, static_version, text_direction
 from .extensions import db
 from .forms import EmptyForm
 from .labels import TEMPLATE_GLOBALS
@@ -141,7 +141,7 @@ def static_url(filename: str) -> str:
 
 def localized(row, field: str = "name") -> str:
     """``row.name_ar`` / ``name_fr`` / ``name_en`` in the current language."""
-    locale = str(get_locale())
+    locale = locale_code()
     return getattr(row, f"{field}_{locale}", None) or getattr(row, f"{field}_fr")
 
 
@@ -155,12 +155,12 @@ def stall_location(stall) -> str:
     """Where the stall stands, in the page's language when the register gives it (Arabic or
     French), else in the one it has."""
     arabic, latin = getattr(stall, "location_ar", "") or "", stall.location or ""
-    return (arabic or latin) if str(get_locale()) == "ar" else (latin or arabic)
+    return (arabic or latin) if locale_code() == "ar" else (latin or arabic)
 
 
 def colon() -> str:
     """What follows a label before its value: French sets a (no-break) space before ":"."""
-    return "\u00a0: " if str(get_locale()) == "fr" else ": "
+    return "\u00a0: " if locale_code() == "fr" else ": "
 
 
 def percent(value: float | None) -> str:
@@ -193,7 +193,7 @@ def init_app(app: Flask) -> None:
     for name in ("dateformat", "datetimeformat", "timeformat", "timedeltaformat"):
         app.jinja_env.filters.pop(name, None)
     app.jinja_env.filters.update(day=dates.format_day, moment=dates.format_moment)
-    app.jinja_env.globals["locale"] = lambda: str(get_locale())
+    app.jinja_env.globals["locale"] = locale_code
     app.jinja_env.globals["htmx_available"] = lambda: static_version("vendor/htmx.min.js") != "0"
     # Pages: Brotli where the browser takes it (smaller than gzip at the same speed).
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])

@@ -482,3 +482,17 @@ def test_query_count_does_not_grow_with_the_data(
 
     assert small == large
     assert max(large.values()) <= 20, large
+
+
+def test_page_translations_and_locale_code_follow_force_locale(app):
+    # Both are kept on g for the request with the locale they were made for: a forced locale
+    # (an e-mail in another language) and the page's own again afterwards are each obeyed.
+    from flask_babel import force_locale
+
+    from compliance import locale_code, page_translations
+
+    with app.test_request_context("/", headers={"Accept-Language": "fr"}):
+        assert (locale_code(), page_translations().ugettext("Compliant")) == ("fr", "Conforme")
+        with force_locale("ar"):
+            assert (locale_code(), page_translations().ugettext("Compliant")) == ("ar", "مطابق")
+        assert (locale_code(), page_translations().ugettext("Compliant")) == ("fr", "Conforme")
