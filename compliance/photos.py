@@ -179,31 +179,21 @@ def process(
         if width * height > max_pixels:
             raise PhotoError("too_many_pixels", max_megapixels=_megapixels(max_pixels))
         as_sent = _as_sent(image, upload if isinstance(upload, bytes) else None, source)
-        if as_sent is not None:
+        if as_sent is not None:  # kept as sent: same size, metadata left out
             display, thumbnail, taken_at, gps = as_sent
-            return ProcessedPhoto(
-                sha256=sha256,
-                source_format=source_format,
-                size_bytes=size,
-                width=width,
-                height=height,
-                display=display,
-                thumbnail=thumbnail,
-                taken_at=taken_at,
-                gps=gps,
+        else:
+            display_image, taken_at, gps = _decode_display(image, max_pixels)
+            # The thumbnail comes from the display rendition: a fifth of the pixels to reduce.
+            # A gap of 1 box-reduces by the largest whole factor (exact, and all of it when the
+            # display is 1600 px: a fifth), then filters the rest of the way: with Hamming,
+            # half the time of Lanczos, within 1/255 of it on average at 320 px (less than the
+            # JPEG rounding after).
+            thumbnail_image = _fit(
+                display_image, THUMBNAIL_MAX_SIDE, reducing_gap=1.0, last=Image.Resampling.HAMMING
             )
-        display_image, taken_at, gps = _decode_display(image, max_pixels)
-        # The thumbnail comes from the display rendition: a fifth of the pixels to reduce.
-        # A gap of 1 box-reduces by the largest whole factor (exact, and all of it when the
-        # display is 1600 px: a fifth), then filters the rest of the way: with Hamming, half
-        # the time of Lanczos, within 1/255 of it on average at 320 px (less than the JPEG
-        # rounding after).
-        thumbnail_image = _fit(
-            display_image, THUMBNAIL_MAX_SIDE, reducing_gap=1.0, last=Image.Resampling.HAMMING
-        )
-        # Encoded before close(): a small upright RGB photo may still be the opened image itself.
-        display, thumbnail = _encode_jpeg(display_image), _encode_jpeg(thumbnail_image)
-        width, height = display_image.size
+            # Encoded before close(): a small upright RGB photo may still be the opened image.
+            display, thumbnail = _encode_jpeg(display_image), _encode_jpeg(thumbnail_image)
+            width, height = display_image.size
     finally:
         image.close()
 

@@ -627,9 +627,14 @@ def _add_days(where, sign: int = 1) -> None:
 def _days_upsert(where, sign: int = 1):
     # On the table, not the ORM entity: executed with parameters, the ORM would take them for
     # rows of a bulk INSERT.
-    table = DayTally.__table__
-    statement = dialect_insert(table).from_select(_DAY_COLUMNS, _day_rows(where, sign))
-    excluded = statement.excluded
+    return _adding_on_conflict(
+        dialect_insert(DayTally.__table__).from_select(_DAY_COLUMNS, _day_rows(where, sign))
+    )
+
+
+def _adding_on_conflict(statement):
+    """A day-tally INSERT that adds its counts to the row already kept for the same key."""
+    table, excluded = DayTally.__table__, statement.excluded
     return statement.on_conflict_do_update(
         index_elements=_DAY_KEY,
         set_={
@@ -741,16 +746,7 @@ def _as_arrays(counted: Counted) -> dict:
 
 def _days_upsert_rows():
     """The upsert of :func:`_days_upsert`, from rows of parameters instead of a SELECT."""
-    table = DayTally.__table__
-    statement = dialect_insert(table)
-    excluded = statement.excluded
-    return statement.on_conflict_do_update(
-        index_elements=_DAY_KEY,
-        set_={
-            name: table.c[name] + excluded[name]
-            for name in ("inspections", "score_sum", "fails", "nas")
-        },
-    )
+    return _adding_on_conflict(dialect_insert(DayTally.__table__))
 
 
 def _counted_rows(counted: Counted) -> list[dict]:
