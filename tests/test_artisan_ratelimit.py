@@ -131,16 +131,24 @@ def test_the_limit_is_explained_in_the_chosen_language(client, stall):
 
 def server(app, storage_uri: str, prefix: str):
     """Another app server with its own limiter and storage (and its own small database)."""
+    return other_server(
+        app,
+        RATELIMIT_STORAGE_URI=storage_uri,
+        RATELIMIT_KEY_PREFIX=prefix,
+        # A down Redis must show in this test, not be papered over by the memory fallback.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=False,
+    )
+
+
+def other_server(app, **settings):
+    """An app server of its own (its own small database), with these settings."""
     config = type(
         "ServerConfig",
         (TestingConfig,),
         {
             "SQLALCHEMY_DATABASE_URI": "sqlite://",
             "UPLOAD_DIR": app.config["UPLOAD_DIR"],
-            "RATELIMIT_STORAGE_URI": storage_uri,
-            "RATELIMIT_KEY_PREFIX": prefix,
-            # A down Redis must show in this test, not be papered over by the memory fallback.
-            "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": False,
+            **settings,
         },
     )
     other = create_app(config)
@@ -234,20 +242,9 @@ def test_redis_storage_counts_only_failures(servers, redis_url, redis_prefix):
 
 def limited_server(app, default: str):
     """An app server whose config adds a default limit to every route."""
-    config = type(
-        "DefaultLimitConfig",
-        (TestingConfig,),
-        {
-            "SQLALCHEMY_DATABASE_URI": "sqlite://",
-            "UPLOAD_DIR": app.config["UPLOAD_DIR"],
-            "RATELIMIT_DEFAULT": default,
-            "RATELIMIT_KEY_PREFIX": f"default-{uuid.uuid4().hex[:8]}",
-        },
+    return other_server(
+        app, RATELIMIT_DEFAULT=default, RATELIMIT_KEY_PREFIX=f"default-{uuid.uuid4().hex[:8]}"
     )
-    other = create_app(config)
-    with other.app_context():
-        db.create_all()
-    return other
 
 
 def test_sync_api_is_exempt_even_from_a_default_limit(app):
