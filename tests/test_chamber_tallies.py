@@ -176,6 +176,16 @@ def test_actions_closed_or_moved_by_a_coordinator_leave_the_tallies_equal_a_rebu
     assert (board.total.open_actions, board.total.overdue_actions) == (2, 1)
 
 
+def _stall_in(stall, scope, filters, region_of) -> bool:
+    """The stall is in the scope's region or venue, and of the filters' craft and venue kind."""
+    return (
+        (scope.region_id is None or region_of(stall) == scope.region_id)
+        and (scope.venue_id is None or stall.venue_id == scope.venue_id)
+        and (not filters.craft or stall.artisan.craft == filters.craft)
+        and (not filters.kind or stall.venue.kind == filters.kind)
+    )
+
+
 def _made_in(scope, filters, region_of):
     """A period's figures counted from the inspections themselves (what the tallies must say)."""
     made = []
@@ -188,13 +198,7 @@ def _made_in(scope, filters, region_of):
             filters.date_to and day > filters.date_to
         ):
             continue
-        if scope.region_id is not None and region_of(stall) != scope.region_id:
-            continue
-        if scope.venue_id is not None and stall.venue_id != scope.venue_id:
-            continue
-        if filters.craft and stall.artisan.craft != filters.craft:
-            continue
-        if filters.kind and stall.venue.kind != filters.kind:
+        if not _stall_in(stall, scope, filters, region_of):
             continue
         if filters.verdict and inspection.verdict != filters.verdict:
             continue
@@ -264,13 +268,7 @@ def _current_in(scope, filters, region_of):
     """Current figures counted from each stall's own row and latest answers."""
     counted = {"stalls": 0, "inspected": 0, "compliant": 0, "score_sum": 0.0, "fails": {}}
     for stall in db.session.scalars(select(Stall)):
-        if scope.region_id is not None and region_of(stall) != scope.region_id:
-            continue
-        if scope.venue_id is not None and stall.venue_id != scope.venue_id:
-            continue
-        if filters.craft and stall.artisan.craft != filters.craft:
-            continue
-        if filters.kind and stall.venue.kind != filters.kind:
+        if not _stall_in(stall, scope, filters, region_of):
             continue
         inspected = stall.latest_inspection_id is not None
         if filters.verdict == figures.NOT_INSPECTED and inspected:
@@ -461,13 +459,7 @@ def _open_actions_in(scope, filters, on, region_of):
             or (filters.date_to and action.opened_day > filters.date_to)
         ):
             continue
-        if scope.region_id is not None and region_of(stall) != scope.region_id:
-            continue
-        if scope.venue_id is not None and stall.venue_id != scope.venue_id:
-            continue
-        if filters.craft and stall.artisan.craft != filters.craft:
-            continue
-        if filters.kind and stall.venue.kind != filters.kind:
+        if not _stall_in(stall, scope, filters, region_of):
             continue
         if filters.verdict and filters.dated and action.opened_by.verdict != filters.verdict:
             continue
