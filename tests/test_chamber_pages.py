@@ -214,6 +214,27 @@ def test_stall_lists_start_with_the_worst(as_coordinator, rabat):
     assert every.index("RBT-002") < every.index("RBT-001") < every.index("RBT-003")
 
 
+def test_a_large_venue_shows_its_worst_page_and_links_to_every_stall(as_coordinator, rabat):
+    # 3 stalls from rabat, and enough more for two list pages.
+    venue = rabat["venue"]
+    for n in range(4, 54):
+        factories.stall(venue_row=venue, code=f"RBT-{n:03d}")
+    page = as_coordinator.get(f"/chamber/venues/{venue.id}").get_data(as_text=True)
+    shown = re.findall(r"RBT-\d{3}", page)
+    assert len(set(shown)) == 50 and shown.index("RBT-002") < shown.index("RBT-001")
+    link = re.search(r'href="(/chamber/stalls\?[^"]*)">See every stall of this venue<', page)
+    assert link and f"venue={venue.id}" in link[1] and "state=all" in link[1]
+    listed = set()
+    for number in (1, 2):
+        url = link[1].replace("&amp;", "&") + f"&page={number}"
+        listed |= set(re.findall(r"RBT-\d{3}", as_coordinator.get(url).get_data(as_text=True)))
+    assert len(listed) == 53
+    # A venue that fits on one page has no link.
+    small = factories.stall(region=rabat["venue"].province.region, code="SML-001").venue
+    page = as_coordinator.get(f"/chamber/venues/{small.id}").get_data(as_text=True)
+    assert "SML-001" in page and "See every stall of this venue" not in page
+
+
 def test_htmx_list_filter_returns_the_list_fragment(as_coordinator, rabat):
     response = as_coordinator.get(
         "/chamber/stalls?state=all&verdict=compliant", headers={"HX-Request": "true"}

@@ -56,7 +56,6 @@ from .forms import CloseActionForm, FilterForm, MoveDueForm
 
 LIST_LIMIT = 10
 PAGE_SIZE = 50
-VENUE_STALLS = 300
 LIST_STATES = ("failing", "never", "all")
 ACTION_STATES = ("overdue", "open", "closed")
 
@@ -290,7 +289,7 @@ def _overview(level: str, scope: figures.Scope, place: object, scope_args: dict)
             rtl=rtl,
         ),
         "failing_items": figures.failing_most(board.items),
-        # A venue page lists all its stalls instead; the national page, the regions. With
+        # A venue page lists its stalls instead; the national page, the regions. With
         # dates the list is read stall by stall (each one's latest inspection within them):
         # the overview links to its own page instead of reading it.
         "worst": figures.worst_stalls(scope, filters, "failing", LIST_LIMIT)
@@ -299,9 +298,11 @@ def _overview(level: str, scope: figures.Scope, place: object, scope_args: dict)
         "overdue": figures.rows(
             figures.actions_query(scope, filters, board.today, "overdue"), LIST_LIMIT
         ),
-        "venue_stalls": figures.worst_stalls(scope, filters, "all", VENUE_STALLS)
+        # A venue's worst stalls, one list page of them: the paged list has every one.
+        "venue_stalls": figures.worst_stalls(scope, filters, "all", PAGE_SIZE + 1)
         if level == "venue"
         else [],
+        "page_size": PAGE_SIZE,
         "crumbs": _crumbs(place, found),
         **_campaign_context(campaign),
     }
