@@ -467,10 +467,16 @@ def stall_facts(
             .scalar_subquery()
         )
     if campaign.state == RUNNING:
-        overdue = Stall.id.in_(
-            select(CorrectiveAction.stall_id).where(
-                CorrectiveAction.status == OPEN, CorrectiveAction.due_date < today
+        # Per stall, by the index of a stall's open actions: a list of every open overdue
+        # action (a campaign's, all regions) was built twice a query on SQLite.
+        overdue = (
+            select(CorrectiveAction.id)
+            .where(
+                CorrectiveAction.stall_id == Stall.id,
+                CorrectiveAction.status == OPEN,
+                CorrectiveAction.due_date < today,
             )
+            .exists()
         )
         fix_reported = Stall.followup_requested_at.is_not(None)
         contested = and_(
