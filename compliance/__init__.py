@@ -143,38 +143,32 @@ def static_version(filename: str) -> str:
 def page_translations():
     """Flask-Babel's ``get_translations()``, looked up once per request and locale.
 
-    Kept beside Flask-Babel's own state on ``g`` with the locale it was made for:
-    ``force_locale`` and ``refresh`` replace that locale, so the next call looks up again.
     A chamber page calls it a few hundred times (each Flask-Babel lookup ~5 µs).
     """
-    try:
-        state = g._flask_babel.__dict__
-    except (AttributeError, RuntimeError):
-        return get_translations()
-    cached = state.get("soukcheck_translations")
-    locale = state.get("babel_locale")
-    if cached is not None and locale is not None and cached[0] is locale:
-        return cached[1]
-    translations = get_translations()
-    state["soukcheck_translations"] = (get_locale(), translations)
-    return translations
+    return _once_per_locale("soukcheck_translations", get_translations)
 
 
 def locale_code() -> str:
-    """``str(get_locale())`` ("ar", "fr", "en"), made once per request and locale: read from
-    where Flask-Babel keeps the locale once chosen (get_locale() walks ``g`` three times)."""
+    """``str(get_locale())`` ("ar", "fr", "en"), made once per request and locale
+    (get_locale() walks ``g`` three times)."""
+    return _once_per_locale("soukcheck_locale_code", lambda: str(get_locale()))
+
+
+def _once_per_locale(key: str, make):
+    """``make()``, kept beside Flask-Babel's own state on ``g`` with the locale it was made
+    for: ``force_locale`` and ``refresh`` replace that locale, so the next call makes it again.
+    """
     try:
         state = g._flask_babel.__dict__
     except (AttributeError, RuntimeError):  # not chosen yet, or no app context
-        return str(get_locale())
+        return make()
+    cached = state.get(key)
     locale = state.get("babel_locale")
-    cached = state.get("soukcheck_locale_code")
     if cached is not None and locale is not None and cached[0] is locale:
         return cached[1]
-    locale = get_locale()
-    code = str(locale)
-    state["soukcheck_locale_code"] = (locale, code)
-    return code
+    value = make()
+    state[key] = (get_locale(), value)
+    return value
 
 
 def text_direction() -> str:
