@@ -240,6 +240,7 @@ ACTION_COLUMNS = (
     "closed_by_user_id",
     "close_reason",
     "fix_reported_at",
+    "craft",
 )
 FAILED_COMMENT = "لا يوجد سعر على بعض المنتوجات"
 
@@ -533,11 +534,13 @@ def fill(
     quality: list[float] = []
     created = stamp(datetime(2025, 12, 1))
     load.open("artisan", ARTISAN_COLUMNS)
+    stall_craft = [""]  # by stall id (each stall has its own artisan, of the same id)
     for sid in range(1, stall_count + 1):
         first, family = rng.choice(NAMES), rng.choice(FAMILIES)
         name_ar, name_latin = f"{first[0]} {family[0]}", f"{first[1]} {family[1]}"
         nia = f"NIA{sid:08d}"
         craft = rng.choice(CRAFTS)
+        stall_craft.append(craft)
         category = rng.choice(CATEGORIES)
         load.add(
             "artisan",
@@ -654,6 +657,7 @@ def fill(
                         None,
                         None,
                         None,
+                        stall_craft[sid],
                     ]
                     open_actions[due.item_key] = row
                     actions.append(row)

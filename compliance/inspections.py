@@ -48,6 +48,7 @@ from .models import (
     OPEN,
     SUBMITTED,
     Answer,
+    Artisan,
     AuditEvent,
     Campaign,
     ChecklistVersion,
@@ -864,6 +865,7 @@ def _record(
         if again:
             _failed_again(stall_id, again, inspection_id, actor)
         if due:
+            craft = place[1] if place is not None else _craft_of(stall_id)
             # A repeated failure keeps its open action (moved above, never opened twice).
             _run(
                 "open_actions",
@@ -874,6 +876,7 @@ def _record(
                         "opened_by_id": inspection_id,
                         "campaign_id": campaign_id,
                         "opened_day": day,
+                        "craft": craft,
                         "due_date": action.due,
                         "status": OPEN,
                         "created_at": submitted_at,
@@ -908,6 +911,15 @@ def _record(
             "answers": given,
             **({"photos_pending": pending} if pending else {}),
         },
+    )
+
+
+def _craft_of(stall_id: int) -> str | None:
+    """The craft of the stall's artisan, which its corrective actions carry (None: no artisan)."""
+    return db.session.scalar(
+        select(Artisan.craft)
+        .join(Stall, Stall.artisan_id == Artisan.id)
+        .where(Stall.id == stall_id)
     )
 
 

@@ -462,6 +462,8 @@ class CorrectiveAction(db.Model):
             "due_date",
             "opened_day",
         ),
+        # One craft's open actions in due-date order: the lists filtered by craft (0017).
+        Index("ix_corrective_action_craft_due", "craft", "status", "due_date", "opened_day"),
         # One open action per stall and item: a failure is opened with ON CONFLICT DO NOTHING.
         Index(
             "uq_corrective_action_open_item",
@@ -480,6 +482,9 @@ class CorrectiveAction(db.Model):
     # actions (within a date range) without joining every one to its inspection.
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
     opened_day: Mapped[date] = mapped_column(Date)
+    # The craft of the stall's artisan (None without one), as the action tallies key it: kept
+    # by the submission and tallies.count_stalls (migration 0017).
+    craft: Mapped[str | None] = mapped_column(String(32))
     due_date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(8), default=OPEN)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -378,6 +378,8 @@ def test_declared_photo_completes_the_inspection_once(as_inspector, stall, check
     assert submit_events("inspection.photos_complete") == 1  # the first arrival only
     # The evidence completing never scores or counts the inspection again.
     assert submit_events() == 1 and count(CorrectiveAction) == actions == 1
+    # The action carries the stall's craft, as the sync API's stall row had it.
+    assert db.session.scalar(select(CorrectiveAction.craft)) == stall.artisan.craft is not None
     assert as_inspector.get(f"/inspect/photos/{inspection.photos[0].id}/thumb").status_code == 200
 
 

@@ -120,7 +120,9 @@ def snapshot():
         )
         for row in db.session.scalars(select(tallies.ActionDayTally))
     )
-    return stalls, current, days, actions, action_days
+    # Each action carries its stall's craft (the lists filtered by craft read it).
+    crafts = sorted(db.session.execute(select(CorrectiveAction.id, CorrectiveAction.craft)).all())
+    return stalls, current, days, actions, action_days, crafts
 
 
 def test_tallies_kept_while_submitting_equal_a_rebuild(visits):
@@ -129,7 +131,7 @@ def test_tallies_kept_while_submitting_equal_a_rebuild(visits):
     tallies.rebuild()
 
     assert snapshot() == kept
-    stalls, current, days, actions, action_days = kept
+    stalls, current, days, actions, action_days, crafts = kept
     first = next(row for row in stalls if row.id == visits["first"].id)
     assert first.current_verdict == scoring.FOLLOW_UP  # its second visit: 6/8
     assert first.current_day == date(2025, 12, 27)
@@ -150,6 +152,10 @@ def test_tallies_kept_while_submitting_equal_a_rebuild(visits):
         select(func.count()).select_from(CorrectiveAction).where(CorrectiveAction.status == OPEN)
     )
     assert open_actions == 3  # badge_worn at the first stall; price_arabic, corridor at the second
+    # Every action opened by a submission carries its stall's craft.
+    assert {craft for _id, craft in crafts} == {
+        stall.artisan.craft for stall in (visits["first"], visits["second"])
+    }
     assert all(row[-1] > 0 for row in [*actions, *action_days])
     for rows in (actions, action_days):
         assert sum(row[-1] for row in rows if row[1] != tallies.REGION_ROW) == open_actions

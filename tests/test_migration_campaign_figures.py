@@ -49,3 +49,43 @@ def test_actions_and_failures_get_their_inspections_campaign(own_database, tmp_p
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT COUNT(*) FROM corrective_action")).scalar() == 2
         db.engine.dispose()
+
+
+def test_actions_get_their_stalls_craft(own_database, tmp_path):  # noqa: F811
+    """Migration 0017: each action carries its stall's artisan's craft (NULL without one)."""
+    app = _app(own_database, tmp_path)
+    with app.app_context():
+        from compliance.extensions import db
+
+        upgrade(directory=MIGRATIONS, revision="0008")
+        with db.engine.begin() as conn:
+            for statement in OLD_ROWS:
+                conn.execute(text(statement), {"definition": json.dumps({"items": []})})
+        upgrade(directory=MIGRATIONS, revision="0010")
+        with db.engine.begin() as conn:
+            for statement in ROWS_AT_0010:
+                conn.execute(text(statement))
+        upgrade(directory=MIGRATIONS, revision="0016")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO artisan (id, nia, name_ar, name_latin, search_text, craft, "
+                    "category, badge_version, private_version, created_at) VALUES "
+                    "(1, 'A1234567', 'ع', 'A', 'a', 'carpets', 'artisan', 1, 1, "
+                    "'2025-12-01 10:00:00')"
+                )
+            )
+            conn.execute(text("UPDATE stall SET artisan_id = 1 WHERE id = 1"))
+        upgrade(directory=MIGRATIONS, revision="0017")
+        with db.engine.connect() as conn:
+            crafts = conn.execute(text("SELECT id, craft FROM corrective_action ORDER BY id"))
+            assert crafts.all() == [(1, "carpets"), (2, None)]
+        downgrade(directory=MIGRATIONS, revision="0016")
+        counted = "SELECT SUM(open_actions) FROM action_tally WHERE venue_id = 0"
+        with db.engine.begin() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM corrective_action")).scalar() == 2
+            assert conn.execute(text(counted)).scalar() == 2
+            # The action tallies' triggers are still there: closing an action uncounts it.
+            conn.execute(text("UPDATE corrective_action SET status = 'closed' WHERE id = 1"))
+            assert conn.execute(text(counted)).scalar() == 1
+        db.engine.dispose()

@@ -40,7 +40,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
 
 from sqlalchemy import Select, and_, case, func, literal, literal_column, select, true
@@ -939,9 +939,13 @@ def _actions_in_scope(query: Select, scope: Scope, filters: Filters) -> Select:
     With dates, the actions opened by an inspection submitted within them; with a campaign,
     those opened by the campaign's inspections.
     """
+    # The stall's craft is copied on the action (migration 0017): one craft's actions are
+    # walked by ix_corrective_action_craft_due, not found stall by stall from the artisans.
     query = query.join(Stall, Stall.id == CorrectiveAction.stall_id).where(
-        *_scoped(CorrectiveAction.stall_id, scope, filters)
+        *_scoped(CorrectiveAction.stall_id, scope, replace(filters, craft=None))
     )
+    if filters.craft:
+        query = query.where(CorrectiveAction.craft == filters.craft)
     # The opening inspection's campaign and day are copied on the action (migration 0011).
     query = query.where(
         *_of_campaign(CorrectiveAction.campaign_id, filters),
@@ -968,13 +972,12 @@ def _actions_in_scope(query: Select, scope: Scope, filters: Filters) -> Select:
 
 
 def _region_wide(scope: Scope, filters: Filters) -> bool:
-    """A region with no place or craft filter (those narrow it further)."""
+    """A region with no place filter (those narrow it further; a craft is on the action)."""
     return (
         scope.region_id is not None
         and scope.province_id is None
         and scope.venue_id is None
         and not filters.narrows_places
-        and not filters.craft
     )
 
 

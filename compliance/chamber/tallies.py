@@ -24,7 +24,8 @@ calling the functions below (no flush listener guesses it from the rows):
   it back after, and its stall is recomputed with :func:`refresh_stall`;
 - stalls moved to another venue or artisan, or an artisan's craft changed (the register,
   :mod:`compliance.register`, and a coordinator's changes, :mod:`compliance.venues`):
-  :func:`uncount_stalls` before, :func:`count_stalls` after.
+  :func:`uncount_stalls` before, :func:`count_stalls` after (which also gives their
+  corrective actions the stall's craft, ``CorrectiveAction.craft``, migration 0017).
 
 Rows shared by the stalls of a venue (or a region) only ever change by atomic increments
 (INSERT ... ON CONFLICT DO UPDATE), whatever else runs at once: a submission adds its day rows
@@ -838,8 +839,26 @@ def count_stalls(stall_ids: list[int]) -> None:
     """
     for chunk in _chunked(stall_ids):
         _add_days(_of_stalls(chunk))
+        _set_action_crafts(CorrectiveAction.stall_id.in_(chunk))
         _add_actions(chunk, 1)
     recount_current(stall_ids)
+
+
+def _set_action_crafts(where) -> None:
+    """Give the actions matching ``where`` their stall's craft as it is now, where it differs
+    (``CorrectiveAction.craft``, which the lists filtered by craft read)."""
+    craft = (
+        select(Artisan.craft)
+        .join(Stall, Stall.artisan_id == Artisan.id)
+        .where(Stall.id == CorrectiveAction.stall_id)
+        .scalar_subquery()
+    )
+    db.session.execute(
+        update(CorrectiveAction)
+        .where(where, CorrectiveAction.craft.is_distinct_from(craft))
+        .values(craft=craft)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _chunked(ids: list[int], size: int = 5000):
@@ -894,6 +913,7 @@ def counted_inspections() -> int:
 def rebuild() -> None:
     """Recompute every tally from the base tables and commit (after a bulk load, or to repair)."""
     db.session.execute(_copy_latest(literal(True)).execution_options(synchronize_session=False))
+    _set_action_crafts(true())
     db.session.execute(delete(CurrentTally))
     db.session.execute(insert(CurrentTally).from_select(_CURRENT_COLUMNS, _stall_rows(true())))
     db.session.execute(insert(CurrentTally).from_select(_CURRENT_COLUMNS, _venue_rows_of(true())))
