@@ -951,10 +951,12 @@ def _actions_in_scope(query: Select, scope: Scope, filters: Filters) -> Select:
         *_of_campaign(CorrectiveAction.campaign_id, filters),
         *filters.on_days(CorrectiveAction.opened_day),
     )
+    if filters.verdict == NOT_INSPECTED:
+        # Actions are opened by inspections: a stall with none (in the campaign, in the
+        # period) has no action to show.
+        return query.where(literal(False))
     if filters.verdict and filters.dated:
         # A period's verdict filter is the inspection's own: that of the opening inspection.
-        if filters.verdict == NOT_INSPECTED:
-            return query.where(literal(False))
         # Looked up per action (by the inspection's key): joined, PostgreSQL hashed every
         # inspection of that verdict for a few hundred actions.
         opened_by = aliased(Inspection)
@@ -965,9 +967,16 @@ def _actions_in_scope(query: Select, scope: Scope, filters: Filters) -> Select:
             .scalar_subquery()
         )
         query = query.where(verdict == filters.verdict)
-    elif filters.verdict:
+    elif filters.verdict and filters.reads_inspections:  # an earlier campaign's results
         current = current_stalls(scope, filters, Stall.id)
         query = query.where(CorrectiveAction.stall_id.in_(current))
+    elif filters.verdict:
+        # The stall's current verdict, on its row (joined above): checked action by action,
+        # not a list of every stall with that verdict built first. Plain column conditions
+        # (not the CASE of _latest_of), which the planner can estimate.
+        query = query.where(Stall.current_verdict == filters.verdict)
+        if filters.campaign is not None:
+            query = query.where(Stall.current_campaign_id == filters.campaign.id)
     return query
 
 
