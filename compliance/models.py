@@ -146,6 +146,21 @@ class Artisan(db.Model):
 
 
 class Stall(db.Model):
+    __table_args__ = (
+        # Covering: a region's coverage counts its open stalls per venue from the index alone.
+        Index(
+            "ix_stall_coverage",
+            "venue_id",
+            "current_campaign_id",
+            "current_day",
+            "open_action_due",
+            "followup_requested_at",
+            "latest_inspection_id",
+            "closed_at",  # always NULL here; SQLite then reads nothing from the table
+            sqlite_where=db.text("closed_at IS NULL"),
+            postgresql_where=db.text("closed_at IS NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     venue_id: Mapped[int] = mapped_column(ForeignKey("venue.id"), index=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)  # printed on the stand
@@ -174,6 +189,9 @@ class Stall(db.Model):
     # The campaign of that latest inspection (migration 0009): a campaign's dashboards read the
     # columns above only for the stalls whose latest inspection is theirs.
     current_campaign_id: Mapped[int | None] = mapped_column(Integer)
+    # The earliest fix date of the stall's open corrective actions (None: none open), kept by
+    # triggers on corrective_action (migration 0018): "overdue" is a compare on this row.
+    open_action_due: Mapped[date | None] = mapped_column(Date)
 
     venue: Mapped[Venue] = relationship(back_populates="stalls")
     artisan: Mapped[Artisan | None] = relationship(back_populates="stalls")

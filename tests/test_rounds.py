@@ -3,19 +3,38 @@
 Inspections go through the real path on the tiny checklist of tests/test_artisan_helpers.py
 (welcome critical, prices and clean; "prices" failed gives a corrective action due in 2 days).
 The campaign spans today, so rounds can be planned on today and the next days.
+
+The last section checks the coverage's figures against a plain per-stall reading of the rules
+after every kind of write to corrective actions ("overdue" is read from the stall's
+``open_action_due``, which triggers keep: migration 0018).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
 from compliance import dates, rounds
 from compliance.artisan import contests
+from compliance.chamber import follow_up, tallies
 from compliance.extensions import db
-from compliance.models import AuditEvent, CorrectiveAction, RoundAssignment
+from compliance.models import (
+    ACCEPTED,
+    OPEN,
+    SUBMITTED,
+    AuditEvent,
+    CampaignVenue,
+    Contest,
+    CorrectiveAction,
+    Inspection,
+    Province,
+    RoundAssignment,
+    Stall,
+    Venue,
+)
 from compliance.photos import process
 from compliance.venues import Actor, close_stall
 
@@ -501,3 +520,239 @@ def test_the_offline_bundle_carries_todays_round(
     assert [s["id"] for s in kept["todo"]] == [second.id]
     assert [s["id"] for s in kept["done"]] == [first.id]
     assert {s["id"] for s in bundle["stalls"]} >= {first.id, second.id}
+
+
+# --- the figures against a per-stall reading of the rules ---------------------------------------
+
+FAIL_BOTH = {"welcome": "fail", "prices": "fail", "clean": "pass"}
+YESTERDAY = TODAY - timedelta(days=1)
+
+
+def _actions(stall) -> list[CorrectiveAction]:
+    return list(
+        db.session.scalars(
+            select(CorrectiveAction)
+            .where(CorrectiveAction.stall_id == stall.id, CorrectiveAction.status == OPEN)
+            .order_by(CorrectiveAction.item_key)
+        )
+    )
+
+
+def _reasons(campaign, stall) -> tuple[str, ...]:
+    """Why ``stall`` is due again, read the plain way (module docstring of rounds.py)."""
+    overdue = any(
+        a.due_date < TODAY
+        for a in db.session.scalars(
+            select(CorrectiveAction).where(
+                CorrectiveAction.stall_id == stall.id, CorrectiveAction.status == OPEN
+            )
+        )
+    )
+    contested = stall.latest_inspection_id is not None and (
+        db.session.scalar(
+            select(Contest.id).where(
+                Contest.inspection_id == stall.latest_inspection_id, Contest.status == ACCEPTED
+            )
+        )
+        is not None
+    )
+    found = (
+        (rounds.OVERDUE, overdue),
+        (rounds.FIX_REPORTED, stall.followup_requested_at is not None),
+        (rounds.CONTESTED, contested),
+    )
+    return tuple(name for name, holds in found if holds)
+
+
+def _expected(campaign, region_id):
+    """Per venue: (stalls, inspected, inspected today, due, to do); and each stall's reasons."""
+    tallies: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    reasons = {}
+    for stall in db.session.scalars(
+        select(Stall)
+        .join(Venue, Venue.id == Stall.venue_id)
+        .join(Province, Province.id == Venue.province_id)
+        .join(CampaignVenue, CampaignVenue.venue_id == Stall.venue_id)
+        .where(
+            CampaignVenue.campaign_id == campaign.id,
+            Province.region_id == region_id,
+            Stall.closed_at.is_(None),
+        )
+    ):
+        days = list(
+            db.session.scalars(
+                select(Inspection.submitted_day).where(
+                    Inspection.stall_id == stall.id,
+                    Inspection.campaign_id == campaign.id,
+                    Inspection.status == SUBMITTED,
+                )
+            )
+        )
+        reasons[stall.code] = _reasons(campaign, stall)
+        due = bool(reasons[stall.code])
+        tally = tallies[stall.venue_id]
+        for n, counts in enumerate(
+            (True, bool(days), TODAY in days, due, due or not days)
+        ):  # fmt: skip
+            tally[n] += counts
+    return {venue_id: tuple(t) for venue_id, t in tallies.items()}, reasons
+
+
+def _figures(campaign, region_id):
+    places, total = rounds.coverage_by_venue(campaign, region_id)
+    found = {
+        p.place.id: (t.stalls, t.inspected, t.inspected_today, t.due, t.todo)
+        for p in places
+        if (t := p.tally).stalls
+    }
+    summed = (total.stalls, total.inspected, total.inspected_today, total.due, total.todo)
+    return found, summed
+
+
+def _earliest_open_due_everywhere() -> None:
+    """The invariant the triggers keep: each stall's column is its open actions' earliest."""
+    db.session.expire_all()
+    earliest = defaultdict(lambda: None)
+    for stall_id, due in db.session.execute(
+        select(CorrectiveAction.stall_id, CorrectiveAction.due_date).where(
+            CorrectiveAction.status == OPEN
+        )
+    ):
+        if earliest[stall_id] is None or due < earliest[stall_id]:
+            earliest[stall_id] = due
+    kept = {
+        row.id: row.open_action_due
+        for row in db.session.execute(select(Stall.id, Stall.open_action_due))
+    }
+    assert kept == {stall_id: earliest[stall_id] for stall_id in kept}
+
+
+def _move_due(stall, due) -> None:
+    for action in _actions(stall):
+        action.due_date = due
+    db.session.commit()
+
+
+@pytest.fixture
+def world(campaign, venue, region, other_region, inspector, coordinator, version):
+    """Stalls in every case, in two venues of the region and one elsewhere."""
+    second = factories.venue(region)
+    elsewhere = factories.venue(other_region)
+    made = {}
+
+    def stall(code, where=venue):
+        made[code] = factories.stall(venue_row=where, code=code)
+        return made[code]
+
+    inspect(stall("late"), inspector, version, FAIL_PRICES)
+    _move_due(made["late"], YESTERDAY)
+    inspect(stall("due-today"), inspector, version, FAIL_PRICES)
+    _move_due(made["due-today"], TODAY)
+    # Two actions, one late: closing the later one leaves it late; the earlier, not.
+    inspect(stall("two-late"), inspector, version, FAIL_BOTH)
+    welcome, prices = _actions(made["two-late"])
+    welcome.due_date, prices.due_date = YESTERDAY, TODAY + timedelta(days=5)
+    db.session.commit()
+    follow_up.close(prices, coordinator, "seen")
+    inspect(stall("two-fixed"), inspector, version, FAIL_BOTH)
+    welcome, prices = _actions(made["two-fixed"])
+    welcome.due_date, prices.due_date = YESTERDAY, TODAY + timedelta(days=5)
+    db.session.commit()
+    follow_up.close(welcome, coordinator, "seen")
+    # Fixed at the next visit; failed again (the date moves later); a passed item's closed.
+    inspect(stall("passed", second), inspector, version, FAIL_PRICES)
+    _move_due(made["passed"], YESTERDAY)
+    inspect(made["passed"], inspector, version, PASS_ALL)
+    inspect(stall("failed-again", second), inspector, version, FAIL_PRICES)
+    _move_due(made["failed-again"], YESTERDAY)
+    inspect(made["failed-again"], inspector, version, FAIL_PRICES)
+    # A coordinator moves a date later, another earlier.
+    inspect(stall("moved-later", second), inspector, version, FAIL_PRICES)
+    _move_due(made["moved-later"], YESTERDAY)
+    (action,) = _actions(made["moved-later"])
+    follow_up.move_due_date(action, coordinator, TODAY + timedelta(days=3))
+    inspect(stall("moved-earlier", second), inspector, version, FAIL_PRICES)
+    (action,) = _actions(made["moved-earlier"])
+    follow_up.move_due_date(action, coordinator, TODAY - timedelta(days=4))
+    # A fix reported (its action not yet late), an accepted contest (closes its action).
+    inspect(stall("fix-reported"), inspector, version, FAIL_PRICES)
+    contests.report_fix(
+        made["fix-reported"].artisan, _actions(made["fix-reported"])[0],
+        process(imagefactory.jpeg(200, 100)), storage(), "Done",
+    )  # fmt: skip
+    visit = inspect(
+        stall("contested"),
+        inspector,
+        version,
+        {"welcome": "pass", "prices": "pass", "clean": "fail"},
+        photos={"clean": imagefactory.jpeg(320, 240)},
+    )
+    _move_due(made["contested"], YESTERDAY)
+    filed = contests.file_contest(
+        made["contested"].artisan, visit, "clean", "It was clean",
+        process(imagefactory.jpeg(200, 90)), storage(),
+    )  # fmt: skip
+    contests.accept(filed.contest, coordinator)
+    # Rows changed directly: deleted, moved to another stall, reopened.
+    inspect(stall("deleted"), inspector, version, FAIL_PRICES)
+    _move_due(made["deleted"], YESTERDAY)
+    db.session.delete(_actions(made["deleted"])[0])
+    db.session.commit()
+    inspect(stall("gave"), inspector, version, FAIL_PRICES)
+    _move_due(made["gave"], YESTERDAY)
+    stall("got", second)
+    _actions(made["gave"])[0].stall_id = made["got"].id
+    db.session.commit()
+    inspect(stall("reopened", second), inspector, version, FAIL_PRICES)
+    (action,) = _actions(made["reopened"])
+    follow_up.close(action, coordinator, "seen")
+    action.status, action.due_date = OPEN, YESTERDAY
+    db.session.commit()
+    # Never inspected; inspected on another day; closed while late; in another region.
+    stall("never")
+    inspect(stall("earlier", second), inspector, version, PASS_ALL)
+    made["earlier"].latest_inspection.submitted_day = TODAY - timedelta(days=2)
+    made["earlier"].current_day = TODAY - timedelta(days=2)
+    inspect(stall("closed"), inspector, version, FAIL_PRICES)
+    _move_due(made["closed"], YESTERDAY)
+    close_stall(made["closed"], Actor("cli"))
+    db.session.commit()
+    inspect(stall("far", elsewhere), inspector, version, FAIL_PRICES)
+    _move_due(made["far"], YESTERDAY)
+    db.session.expire_all()
+    return made
+
+
+def test_coverage_figures_are_the_per_stall_reading(campaign, region, world):
+    expected, reasons = _expected(campaign, region.id)
+    found, total = _figures(campaign, region.id)
+    assert found == expected
+    assert total == tuple(sum(t[n] for t in expected.values()) for n in range(5))
+    facts = {f.code: f.reasons for f in rounds.facts(campaign, region_id=region.id)}
+    assert facts == reasons
+    # The cases meant: each reason, and none where an action was dealt with.
+    assert facts["late"] == facts["two-late"] == facts["moved-earlier"] == (rounds.OVERDUE,)
+    assert facts["got"] == facts["reopened"] == (rounds.OVERDUE,)
+    assert facts["fix-reported"] == (rounds.FIX_REPORTED,)
+    assert facts["contested"] == (rounds.CONTESTED,)
+    for settled in ("due-today", "two-fixed", "passed", "failed-again", "moved-later"):
+        assert facts[settled] == ()
+    assert facts["deleted"] == facts["gave"] == facts["never"] == ()
+    assert "closed" not in facts and "far" not in facts
+    by_province, province_total = rounds.coverage_by_province(campaign, region.id)
+    assert sum(p.tally.due for p in by_province) == province_total.due == total[3]
+
+
+def test_each_stall_keeps_the_earliest_date_of_its_open_actions(world):
+    _earliest_open_due_everywhere()
+    assert world["late"].open_action_due == YESTERDAY
+    assert world["never"].open_action_due is None
+    assert world["passed"].open_action_due is None
+
+
+def test_rebuilding_the_tallies_sets_the_earliest_dates_again(world):
+    """A bulk load writes rows without the triggers; tallies.rebuild() sets the column."""
+    db.session.execute(update(Stall).values(open_action_due=TODAY + timedelta(days=99)))
+    db.session.commit()
+    tallies.rebuild()
+    _earliest_open_due_everywhere()

@@ -12,6 +12,7 @@ from datetime import date
 
 from sqlalchemy import select, update
 
+from .. import inspections
 from ..extensions import db
 from ..models import CLOSED, OPEN, AuditEvent, CorrectiveAction, User, audit, utcnow
 
@@ -33,6 +34,7 @@ def close(action: CorrectiveAction, user: User, reason: str) -> None:
     if not reason:
         raise ValueError("a reason is required")
     now = utcnow()
+    inspections.lock_stall(action.stall_id)  # the stall first, as a submission (migration 0018)
     closed = db.session.execute(
         update(CorrectiveAction)
         .where(CorrectiveAction.id == action.id, CorrectiveAction.status == OPEN)
@@ -60,6 +62,7 @@ def move_due_date(action: CorrectiveAction, user: User, due: date, reason: str =
     if due == action.due_date:
         return False
     before = action.due_date
+    inspections.lock_stall(action.stall_id)  # the stall first, as a submission (migration 0018)
     moved = db.session.execute(
         update(CorrectiveAction)
         .where(CorrectiveAction.id == action.id, CorrectiveAction.status == OPEN)

@@ -861,6 +861,22 @@ def _set_action_crafts(where) -> None:
     )
 
 
+def _set_open_action_due() -> None:
+    """Give each stall the earliest fix date of its open actions, where it differs
+    (``Stall.open_action_due``, which triggers keep: migration 0018; the rounds read it)."""
+    earliest = (
+        select(func.min(CorrectiveAction.due_date))
+        .where(CorrectiveAction.stall_id == Stall.id, CorrectiveAction.status == OPEN)
+        .scalar_subquery()
+    )
+    db.session.execute(
+        update(Stall)
+        .where(Stall.open_action_due.is_distinct_from(earliest))
+        .values(open_action_due=earliest)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _chunked(ids: list[int], size: int = 5000):
     ids = sorted(set(ids))
     return [ids[i : i + size] for i in range(0, len(ids), size)]
@@ -914,6 +930,7 @@ def rebuild() -> None:
     """Recompute every tally from the base tables and commit (after a bulk load, or to repair)."""
     db.session.execute(_copy_latest(literal(True)).execution_options(synchronize_session=False))
     _set_action_crafts(true())
+    _set_open_action_due()
     db.session.execute(delete(CurrentTally))
     db.session.execute(insert(CurrentTally).from_select(_CURRENT_COLUMNS, _stall_rows(true())))
     db.session.execute(insert(CurrentTally).from_select(_CURRENT_COLUMNS, _venue_rows_of(true())))
