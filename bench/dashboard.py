@@ -205,6 +205,9 @@ STALL_COLUMNS = (
     "artisan_id",
     "latest_inspection_id",
     "followup_requested_at",
+    # Written here (the rest of current_* by the rebuild): a stall whose verdict the rebuild
+    # changes would have its open actions moved by a trigger (migration 0018), one by one.
+    "current_verdict",
 )
 INSPECTION_COLUMNS = (
     "id",
@@ -567,6 +570,7 @@ def fill(
     for sid in rng.choices(visited, k=inspection_count - len(visited)):
         counts[sid] += 1
     latest: list[str | None] = [None] * (stall_count + 1)
+    latest_verdict: list[str | None] = [None] * (stall_count + 1)
     load.open("answer", ANSWER_COLUMNS)
     load.open("inspection", INSPECTION_COLUMNS, spool=True)
     load.open("corrective_action", ACTION_COLUMNS, spool=True)
@@ -666,6 +670,7 @@ def fill(
                 row = open_actions.pop(key)
                 row[7], row[9], row[10] = CLOSED, at_text, iid
             latest[sid] = iid
+            latest_verdict[sid] = outcome.verdict
         load.add_many("answer", answers)
         load.add_many("corrective_action", [tuple(row) for row in actions])
     load.close("answer")
@@ -687,6 +692,7 @@ def fill(
                 sid,
                 latest[sid],
                 None,
+                latest_verdict[sid],
             )
             for sid in range(1, stall_count + 1)
         ],

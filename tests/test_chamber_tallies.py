@@ -120,9 +120,23 @@ def snapshot():
         )
         for row in db.session.scalars(select(tallies.ActionDayTally))
     )
+    # Rows of a stall's verdict that moved may stay at zero; a rebuild has none.
+    current_actions = sorted(
+        (
+            row.campaign_id,
+            row.venue_id,
+            row.region_id,
+            row.craft,
+            row.current_verdict,
+            row.due_date,
+            row.open_actions,
+        )
+        for row in db.session.scalars(select(tallies.ActionCurrentTally))
+        if row.open_actions
+    )
     # Each action carries its stall's craft (the lists filtered by craft read it).
     crafts = sorted(db.session.execute(select(CorrectiveAction.id, CorrectiveAction.craft)).all())
-    return stalls, current, days, actions, action_days, crafts
+    return stalls, current, days, actions, action_days, current_actions, crafts
 
 
 def test_tallies_kept_while_submitting_equal_a_rebuild(visits):
@@ -131,7 +145,7 @@ def test_tallies_kept_while_submitting_equal_a_rebuild(visits):
     tallies.rebuild()
 
     assert snapshot() == kept
-    stalls, current, days, actions, action_days, crafts = kept
+    stalls, current, days, actions, action_days, current_actions, crafts = kept
     first = next(row for row in stalls if row.id == visits["first"].id)
     assert first.current_verdict == scoring.FOLLOW_UP  # its second visit: 6/8
     assert first.current_day == date(2025, 12, 27)
@@ -157,9 +171,42 @@ def test_tallies_kept_while_submitting_equal_a_rebuild(visits):
         stall.artisan.craft for stall in (visits["first"], visits["second"])
     }
     assert all(row[-1] > 0 for row in [*actions, *action_days])
-    for rows in (actions, action_days):
+    for rows in (actions, action_days, current_actions):
         assert sum(row[-1] for row in rows if row[1] != tallies.REGION_ROW) == open_actions
         assert sum(row[-1] for row in rows if row[1] == tallies.REGION_ROW) == open_actions
+
+
+def test_a_stalls_open_actions_follow_its_current_verdict(region, inspector, version):
+    """An action open across three visits is counted under each new verdict in turn."""
+    stall = factories.stall(region=region)
+
+    def counted_under():
+        counted: dict[tuple[int, str], int] = {}
+        for tally in db.session.scalars(select(tallies.ActionCurrentTally)):
+            key = (tally.venue_id, tally.current_verdict)
+            counted[key] = counted.get(key, 0) + tally.open_actions
+        return {key: n for key, n in counted.items() if n}
+
+    venue = stall.venue_id
+    inspect(stall, inspector, version, answers(price_arabic="fail"), DAY1)  # 7/8
+    assert counted_under() == {(venue, scoring.COMPLIANT): 1, (0, scoring.COMPLIANT): 1}
+    inspect(stall, inspector, version, answers(price_arabic="fail", badge_worn="fail"), DAY2)
+    assert counted_under() == {(venue, scoring.FOLLOW_UP): 2, (0, scoring.FOLLOW_UP): 2}
+    inspect(stall, inspector, version, answers(price_shown="fail", price_arabic="fail"), DAY3)
+    # price_shown opened, price_arabic still open, badge_worn closed.
+    assert counted_under() == {
+        (venue, scoring.NON_COMPLIANT): 2,
+        (0, scoring.NON_COMPLIANT): 2,
+    }
+    kept = snapshot()
+    tallies.rebuild()
+    assert snapshot() == kept
+    only = figures.Filters(verdict=scoring.NON_COMPLIANT)
+    board = figures.dashboard(figures.Scope(region_id=region.id), only, on=date(2026, 1, 6))
+    assert (board.total.open_actions, board.total.overdue_actions) == (2, 0)
+    followed = figures.Filters(verdict=scoring.FOLLOW_UP)
+    board = figures.dashboard(figures.Scope(region_id=region.id), followed, on=date(2026, 1, 6))
+    assert board.total.open_actions == 0
 
 
 def test_actions_closed_or_moved_by_a_coordinator_leave_the_tallies_equal_a_rebuild(

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from .test_migration_campaigns import MIGRATIONS, OLD_ROWS, _app, own_database  # noqa: F401
 
+ACTION_CURRENT_TALLY = "0018"  # the revision that adds action_current_tally
 ROWS_AT_0010 = [
     "INSERT INTO corrective_action (id, stall_id, item_key, opened_by_id, due_date, status, "
     "created_at) VALUES (1, 1, 'price_shown', 'i2', '2026-01-08', 'open', "
@@ -80,6 +81,30 @@ def test_actions_get_their_stalls_craft(own_database, tmp_path):  # noqa: F811
         with db.engine.connect() as conn:
             crafts = conn.execute(text("SELECT id, craft FROM corrective_action ORDER BY id"))
             assert crafts.all() == [(1, "carpets"), (2, None)]
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE stall SET current_verdict = 'non_compliant' WHERE id = 1"))
+        # Migration 0018: the open actions counted under their stall's current verdict.
+        upgrade(directory=MIGRATIONS, revision=ACTION_CURRENT_TALLY)
+        current = (
+            "SELECT venue_id, craft, current_verdict, SUM(open_actions) "
+            "FROM action_current_tally GROUP BY venue_id, craft, current_verdict "
+            "HAVING SUM(open_actions) > 0 ORDER BY venue_id, craft, current_verdict"
+        )
+        with db.engine.begin() as conn:
+            assert conn.execute(text(current)).all() == [
+                (0, "", "", 1),
+                (0, "carpets", "non_compliant", 1),
+                (1, "carpets", "non_compliant", 1),
+                (2, "", "", 1),
+            ]
+            # A stall's verdict changing moves its open actions with it.
+            conn.execute(text("UPDATE stall SET current_verdict = 'compliant' WHERE id = 3"))
+            assert conn.execute(text(current)).all() == [
+                (0, "", "compliant", 1),
+                (0, "carpets", "non_compliant", 1),
+                (1, "carpets", "non_compliant", 1),
+                (2, "", "compliant", 1),
+            ]
         downgrade(directory=MIGRATIONS, revision="0016")
         counted = "SELECT SUM(open_actions) FROM action_tally WHERE venue_id = 0"
         with db.engine.begin() as conn:

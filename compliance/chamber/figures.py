@@ -69,6 +69,7 @@ from ..models import (
 from .tallies import (
     REGION_ROW,
     VENUE_ROW,
+    ActionCurrentTally,
     ActionDayTally,
     ActionTally,
     CurrentTally,
@@ -996,22 +997,22 @@ def action_counts(
     """Open and overdue corrective actions per venue: ``{venue_id: (open, overdue)}``.
 
     From the action tallies (one query, O(venues x due days), or with dates O(venues x days
-    opened x due days)), but with a verdict filter and no
-    dates: that verdict is the stall's current one, which the tallies do not key, so the
-    actions are read one by one.
+    opened x due days); with a verdict and no dates, the stall's current verdict, O(venues x
+    verdicts x due days)). An earlier campaign's current verdicts are not tallied: with a
+    verdict filter its actions are read one by one.
     """
-    if filters.verdict and not filters.dated:
+    if _reads_listed_actions(filters):
         return _listed_action_counts(scope, filters, on)
     return _tallied_action_counts(scope, filters, on, found, per_region=False)
 
 
+def _reads_listed_actions(filters: Filters) -> bool:
+    return bool(filters.verdict) and not filters.dated and filters.reads_inspections
+
+
 def actions_per_region(scope: Scope, filters: Filters) -> bool:
     """Whether the whole country's actions are counted per region (:func:`region_action_counts`)."""
-    return (
-        scope.national
-        and _region_grain(scope, filters)
-        and not (filters.verdict and not filters.dated)
-    )
+    return scope.national and _region_grain(scope, filters) and not _reads_listed_actions(filters)
 
 
 def region_action_counts(
@@ -1030,8 +1031,14 @@ def _tallied_action_counts(
     *,
     per_region: bool,
 ) -> dict[int, tuple[int, int]]:
-    # A period's actions are those opened in it: by the day they were opened.
-    tally = ActionDayTally if filters.dated else ActionTally
+    # A period's actions are those opened in it: by the day they were opened. Otherwise the
+    # verdict filter is the stall's current verdict.
+    if filters.dated:
+        tally = ActionDayTally
+    elif filters.verdict:
+        tally = ActionCurrentTally
+    else:
+        tally = ActionTally
     found = places(scope, filters.campaign) if found is None else found
     group = tally.region_id if per_region else tally.venue_id
     query = select(
@@ -1054,8 +1061,10 @@ def _tallied_action_counts(
         query = query.where(tally.craft == filters.craft)
     if filters.verdict == NOT_INSPECTED:
         return {}
-    if filters.verdict:  # with dates: the opening inspection's own verdict
+    if filters.dated and filters.verdict:  # the opening inspection's own verdict
         query = query.where(ActionDayTally.verdict == filters.verdict)
+    elif filters.verdict:
+        query = query.where(ActionCurrentTally.current_verdict == filters.verdict)
     return {
         row.place: (int(row.open), int(row.overdue))
         for row in db.session.execute(query.group_by(group))

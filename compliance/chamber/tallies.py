@@ -9,8 +9,9 @@ tallies are kept:
   and N/A answers) of each stall and summed per venue (:class:`CurrentTally`);
 - ``day_tally``: the submitted inspections of each day, with their verdict, score and failed
   and N/A answers (:class:`DayTally`), at two grains: per venue, and per region;
-- ``action_tally``: the open corrective actions by due date (:class:`ActionTally`), and
+- ``action_tally``: the open corrective actions by due date (:class:`ActionTally`),
   ``action_day_tally`` the same by the day they were opened too (:class:`ActionDayTally`),
+  and ``action_current_tally`` by their stall's current verdict (:class:`ActionCurrentTally`),
   at the same two grains.
 
 They are written in the same transaction as the change, by the code that makes the change,
@@ -34,9 +35,10 @@ another. A stall's own rows are written under the stall's row lock, which every 
 stall's latest result takes first. Increments may leave shared rows at zero; readers sum them
 as they are.
 
-The action tallies are the exception: triggers on ``corrective_action`` (and on an inspection's
-verdict) keep them, inside the statement that opens, closes or moves an action (migration
-0016), so that a submission sends no extra statement and no writer of actions can forget.
+The action tallies are the exception: triggers on ``corrective_action`` (and on an
+inspection's verdict, and on a stall's current verdict) keep them, inside the statement that
+opens, closes or moves an action or changes a verdict (migrations 0016 and 0018), so that a
+submission sends no extra statement and no writer of actions can forget.
 Stalls moved or given another craft are recounted by :func:`uncount_stalls` and
 :func:`count_stalls`, as for the day tallies.
 
@@ -190,6 +192,21 @@ class ActionDayTally(db.Model):
     open_actions: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class ActionCurrentTally(db.Model):
+    """:class:`ActionTally` by the stall's current verdict too ("" if none), for the pages
+    without dates filtered by verdict (migration 0018). A stall whose verdict changes has its
+    open actions moved (by a trigger on the stall); rows may stay at zero after a move."""
+
+    __tablename__ = "action_current_tally"
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    venue_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    craft: Mapped[str] = mapped_column(String(32), primary_key=True)
+    current_verdict: Mapped[str] = mapped_column(String(20), primary_key=True)
+    due_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    open_actions: Mapped[int] = mapped_column(Integer, default=0)
+
+
 def _action_keys(model) -> list[str]:
     return [column.name for column in model.__table__.primary_key.columns]
 
@@ -214,6 +231,7 @@ def _action_rows(model, where, sign: int = 1):
         "opened_day": CorrectiveAction.opened_day,
         "craft": func.coalesce(Artisan.craft, literal_column("''")),
         "verdict": func.coalesce(Inspection.verdict, literal_column("''")),
+        "current_verdict": func.coalesce(Stall.current_verdict, literal_column("''")),
         "due_date": CorrectiveAction.due_date,
     }
     keys = [values[name] for name in _action_keys(model)]
@@ -231,7 +249,7 @@ def _action_rows(model, where, sign: int = 1):
     )
 
 
-_ACTION_TALLIES = (ActionTally, ActionDayTally)
+_ACTION_TALLIES = (ActionTally, ActionDayTally, ActionCurrentTally)
 
 
 def _add_actions(stall_ids: list[int], sign: int) -> None:
