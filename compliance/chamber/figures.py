@@ -43,7 +43,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
 
-from sqlalchemy import Select, and_, case, func, literal, literal_column, select, true
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    Select,
+    and_,
+    any_,
+    bindparam,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+    true,
+)
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -397,6 +410,21 @@ def current_stalls(scope: Scope, filters: Filters, *columns, with_places: bool =
     return query
 
 
+def _among(column, ids: list[int]) -> ColumnElement[bool]:
+    """``column IN ids`` (nothing if there are none).
+
+    On PostgreSQL one array parameter (``= ANY``), whatever the number of ids: the statement's
+    text, and so its compiled and parsed forms, stay the same from one page to the next,
+    where a list of 200 venues made 200 parameters, expanded and parsed again at each request
+    (the same plan either way: PostgreSQL turns an IN list into the same array test).
+    """
+    if not ids:
+        return literal(False)
+    if db.engine.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+    return column.in_(ids)
+
+
 def _count_if(condition) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
@@ -647,7 +675,7 @@ def _current_rows(
             tally.stall_id == VENUE_ROW,
             tally.item_key != stall_row if items else tally.item_key == stall_row,
             *_of_campaign(tally.campaign_id, filters),
-            tally.venue_id.in_(venues) if venues else literal(False),
+            _among(tally.venue_id, venues),
         )
     )
     if filters.craft:
@@ -706,7 +734,7 @@ def _tallied_stall_counts(scope: Scope, filters: Filters, found: dict[int, Place
     else:
         venues = _venues_matching(scope, filters, found)
         count = select(Stall.venue_id, func.count().label("stalls")).where(
-            Stall.venue_id.in_(venues) if venues else literal(False)
+            _among(Stall.venue_id, venues)
         )
         if filters.craft:
             count = count.join(Artisan, Artisan.id == Stall.artisan_id).where(
@@ -804,8 +832,8 @@ def _day_rows(
         # Their regions too: the key has the region before the day.
         regions = sorted({found[venue].region.id for venue in venues if venue in found})
         query = query.where(
-            tally.venue_id.in_(venues) if venues else literal(False),
-            tally.region_id.in_(regions) if regions else literal(False),
+            _among(tally.venue_id, venues),
+            _among(tally.region_id, regions),
         )
     else:
         if scope.region_id is not None:
@@ -815,7 +843,7 @@ def _day_rows(
             regions = sorted({place.region.id for place in found.values()})
         query = query.where(
             tally.venue_id == REGION_ROW,
-            tally.region_id.in_(regions) if regions else literal(False),
+            _among(tally.region_id, regions),
         )
     if filters.craft:
         query = query.where(tally.craft == filters.craft)
@@ -1055,8 +1083,8 @@ def _tallied_action_counts(
         venues = _venues_matching(scope, filters, found)
         # Their regions too: the key has the region before the day.
         regions = sorted({found[venue].region.id for venue in venues})
-        query = query.where(tally.venue_id.in_(venues) if venues else literal(False))
-    query = query.where(tally.region_id.in_(regions) if regions else literal(False))
+        query = query.where(_among(tally.venue_id, venues))
+    query = query.where(_among(tally.region_id, regions))
     if filters.craft:
         query = query.where(tally.craft == filters.craft)
     if filters.verdict == NOT_INSPECTED:
