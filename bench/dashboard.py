@@ -206,7 +206,7 @@ STALL_COLUMNS = (
     "latest_inspection_id",
     "followup_requested_at",
     # Written here (the rest of current_* by the rebuild): a stall whose verdict the rebuild
-    # changes would have its open actions moved by a trigger (migration 0018), one by one.
+    # changes would have its open actions moved by a trigger (migration 0019), one by one.
     "current_verdict",
 )
 INSPECTION_COLUMNS = (

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from .test_migration_campaigns import MIGRATIONS, OLD_ROWS, _app, own_database  # noqa: F401
 
-ACTION_CURRENT_TALLY = "0018"  # the revision that adds action_current_tally
+ACTION_CURRENT_TALLY = "0019"  # the revision that adds action_current_tally
 ROWS_AT_0010 = [
     "INSERT INTO corrective_action (id, stall_id, item_key, opened_by_id, due_date, status, "
     "created_at) VALUES (1, 1, 'price_shown', 'i2', '2026-01-08', 'open', "
@@ -83,7 +83,7 @@ def test_actions_get_their_stalls_craft(own_database, tmp_path):  # noqa: F811
             assert crafts.all() == [(1, "carpets"), (2, None)]
         with db.engine.begin() as conn:
             conn.execute(text("UPDATE stall SET current_verdict = 'non_compliant' WHERE id = 1"))
-        # Migration 0018: the open actions counted under their stall's current verdict.
+        # Migration 0019: the open actions counted under their stall's current verdict.
         upgrade(directory=MIGRATIONS, revision=ACTION_CURRENT_TALLY)
         current = (
             "SELECT venue_id, craft, current_verdict, SUM(open_actions) "

@@ -37,7 +37,7 @@ as they are.
 
 The action tallies are the exception: triggers on ``corrective_action`` (and on an
 inspection's verdict, and on a stall's current verdict) keep them, inside the statement that
-opens, closes or moves an action or changes a verdict (migrations 0016 and 0018), so that a
+opens, closes or moves an action or changes a verdict (migrations 0016 and 0019), so that a
 submission sends no extra statement and no writer of actions can forget.
 Stalls moved or given another craft are recounted by :func:`uncount_stalls` and
 :func:`count_stalls`, as for the day tallies.
@@ -194,7 +194,7 @@ class ActionDayTally(db.Model):
 
 class ActionCurrentTally(db.Model):
     """:class:`ActionTally` by the stall's current verdict too ("" if none), for the pages
-    without dates filtered by verdict (migration 0018). A stall whose verdict changes has its
+    without dates filtered by verdict (migration 0019). A stall whose verdict changes has its
     open actions moved (by a trigger on the stall); rows may stay at zero after a move."""
 
     __tablename__ = "action_current_tally"

@@ -19,15 +19,15 @@ Rows left at zero by a move are kept (readers sum them as they are): there are a
 venue, craft, verdict and due date. Stalls moved to another venue or artisan are recounted by
 tallies.uncount_stalls / count_stalls, as for the other tallies.
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018"
-down_revision = "0017"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
