@@ -244,6 +244,7 @@ ACTION_COLUMNS = (
     "close_reason",
     "fix_reported_at",
     "craft",
+    "opened_verdict",
 )
 FAILED_COMMENT = "لا يوجد سعر على بعض المنتوجات"
 
@@ -662,6 +663,7 @@ def fill(
                         None,
                         None,
                         stall_craft[sid],
+                        outcome.verdict,
                     ]
                     open_actions[due.item_key] = row
                     actions.append(row)

@@ -877,6 +877,7 @@ def _record(
                         "campaign_id": campaign_id,
                         "opened_day": day,
                         "craft": craft,
+                        "opened_verdict": outcome.verdict,
                         "due_date": action.due,
                         "status": OPEN,
                         "created_at": submitted_at,

@@ -482,6 +482,8 @@ class CorrectiveAction(db.Model):
         ),
         # One craft's open actions in due-date order: the lists filtered by craft (0017).
         Index("ix_corrective_action_craft_due", "craft", "status", "due_date", "opened_day"),
+        # The actions closed lately, latest first: the chamber's list of them (0020).
+        Index("ix_corrective_action_closed", "status", "closed_at", "id"),
         # One open action per stall and item: a failure is opened with ON CONFLICT DO NOTHING.
         Index(
             "uq_corrective_action_open_item",
@@ -503,6 +505,9 @@ class CorrectiveAction(db.Model):
     # The craft of the stall's artisan (None without one), as the action tallies key it: kept
     # by the submission and tallies.count_stalls (migration 0017).
     craft: Mapped[str | None] = mapped_column(String(32))
+    # The opening inspection's verdict, for a period's lists filtered by verdict: written with
+    # the action, kept by a trigger if a contest rescores that inspection (migration 0020).
+    opened_verdict: Mapped[str | None] = mapped_column(String(20))
     due_date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(8), default=OPEN)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -134,8 +134,13 @@ def snapshot():
         for row in db.session.scalars(select(tallies.ActionCurrentTally))
         if row.open_actions
     )
-    # Each action carries its stall's craft (the lists filtered by craft read it).
-    crafts = sorted(db.session.execute(select(CorrectiveAction.id, CorrectiveAction.craft)).all())
+    # Each action carries its stall's craft and its opening inspection's verdict (the lists
+    # filtered by craft, or by verdict within dates, read them).
+    crafts = sorted(
+        db.session.execute(
+            select(CorrectiveAction.id, CorrectiveAction.craft, CorrectiveAction.opened_verdict)
+        ).all()
+    )
     return stalls, current, days, actions, action_days, current_actions, crafts
 
 
@@ -167,7 +172,8 @@ def test_tallies_kept_while_submitting_equal_a_rebuild(visits):
     )
     assert open_actions == 3  # badge_worn at the first stall; price_arabic, corridor at the second
     # Every action opened by a submission carries its stall's craft.
-    assert {craft for _id, craft in crafts} == {
+    assert all(opened for _id, _craft, opened in crafts)
+    assert {craft for _id, craft, _opened in crafts} == {
         stall.artisan.craft for stall in (visits["first"], visits["second"])
     }
     assert all(row[-1] > 0 for row in [*actions, *action_days])

@@ -105,6 +105,13 @@ def test_actions_get_their_stalls_craft(own_database, tmp_path):  # noqa: F811
                 (1, "carpets", "non_compliant", 1),
                 (2, "", "compliant", 1),
             ]
+        # Migration 0020: each action carries its opening inspection's verdict, and follows it.
+        upgrade(directory=MIGRATIONS, revision="0020")
+        opened = "SELECT id, opened_verdict FROM corrective_action ORDER BY id"
+        with db.engine.begin() as conn:
+            assert conn.execute(text(opened)).all() == [(1, "non_compliant"), (2, "follow_up")]
+            conn.execute(text("UPDATE inspection SET verdict = 'compliant' WHERE id = 'i2'"))
+            assert conn.execute(text(opened)).all() == [(1, "compliant"), (2, "follow_up")]
         downgrade(directory=MIGRATIONS, revision="0016")
         counted = "SELECT SUM(open_actions) FROM action_tally WHERE venue_id = 0"
         with db.engine.begin() as conn:

@@ -64,6 +64,7 @@ from .. import campaigns, checklist_store, dates, scoring
 from ..checklist import Checklist, Item, Section
 from ..extensions import db
 from ..models import (
+    CLOSED,
     OPEN,
     SUBMITTED,
     Answer,
@@ -985,17 +986,9 @@ def _actions_in_scope(query: Select, scope: Scope, filters: Filters) -> Select:
         # period) has no action to show.
         return query.where(literal(False))
     if filters.verdict and filters.dated:
-        # A period's verdict filter is the inspection's own: that of the opening inspection.
-        # Looked up per action (by the inspection's key): joined, PostgreSQL hashed every
-        # inspection of that verdict for a few hundred actions.
-        opened_by = aliased(Inspection)
-        verdict = (
-            select(opened_by.verdict)
-            .where(opened_by.id == CorrectiveAction.opened_by_id)
-            .correlate(CorrectiveAction)
-            .scalar_subquery()
-        )
-        query = query.where(verdict == filters.verdict)
+        # A period's verdict filter is the inspection's own: that of the opening inspection,
+        # copied on the action (migration 0020).
+        query = query.where(CorrectiveAction.opened_verdict == filters.verdict)
     elif filters.verdict and filters.reads_inspections:  # an earlier campaign's results
         current = current_stalls(scope, filters, Stall.id)
         query = query.where(CorrectiveAction.stall_id.in_(current))
@@ -1140,7 +1133,8 @@ def actions_query(scope: Scope, filters: Filters, on: date, state: str) -> Selec
         Artisan, Artisan.id == Stall.artisan_id
     )
     if state == "closed":
-        return query.where(CorrectiveAction.status != OPEN).order_by(
+        # Latest first, walked backwards along ix_corrective_action_closed (migration 0020).
+        return query.where(CorrectiveAction.status == CLOSED).order_by(
             CorrectiveAction.closed_at.desc(), CorrectiveAction.id.desc()
         )
     query = query.where(CorrectiveAction.status == OPEN)

@@ -879,6 +879,22 @@ def _set_action_crafts(where) -> None:
     )
 
 
+def _set_opened_verdicts() -> None:
+    """Give every action its opening inspection's verdict, where it differs
+    (``CorrectiveAction.opened_verdict``, which the submission writes and a trigger keeps)."""
+    verdict = (
+        select(Inspection.verdict)
+        .where(Inspection.id == CorrectiveAction.opened_by_id)
+        .scalar_subquery()
+    )
+    db.session.execute(
+        update(CorrectiveAction)
+        .where(CorrectiveAction.opened_verdict.is_distinct_from(verdict))
+        .values(opened_verdict=verdict)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _set_open_action_due() -> None:
     """Give each stall the earliest fix date of its open actions, where it differs
     (``Stall.open_action_due``, which triggers keep: migration 0018; the rounds read it)."""
@@ -948,6 +964,7 @@ def rebuild() -> None:
     """Recompute every tally from the base tables and commit (after a bulk load, or to repair)."""
     db.session.execute(_copy_latest(literal(True)).execution_options(synchronize_session=False))
     _set_action_crafts(true())
+    _set_opened_verdicts()
     _set_open_action_due()
     db.session.execute(delete(CurrentTally))
     db.session.execute(insert(CurrentTally).from_select(_CURRENT_COLUMNS, _stall_rows(true())))
