@@ -600,6 +600,64 @@ def test_the_lists_of_actions_hold_the_matching_actions(region, visits, filters)
         ), scope
 
 
+def _result_of(stall, filters):
+    """The stall's result the lists show: its latest inspection (within the dates), or None."""
+    if not filters.dated:
+        latest = stall.latest_inspection_id
+        return None if latest is None else db.session.get(Inspection, latest)
+    made = [
+        inspection
+        for inspection in db.session.scalars(
+            select(Inspection).where(Inspection.stall_id == stall.id)
+        )
+        if inspection.submitted_day is not None
+        and (not filters.date_from or inspection.submitted_day >= filters.date_from)
+        and (not filters.date_to or inspection.submitted_day <= filters.date_to)
+    ]
+    return max(made, key=lambda i: (i.submitted_day, i.submitted_at), default=None)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        figures.Filters(),
+        figures.Filters(verdict=scoring.FOLLOW_UP),
+        figures.Filters(verdict=figures.NOT_INSPECTED),
+        figures.Filters(craft="pottery"),
+        EVERY_DAY,
+        figures.Filters(date_from=date(2025, 12, 27), date_to=date(2026, 1, 5)),
+        figures.Filters(date_from=date(2025, 12, 20), date_to=date(2025, 12, 23)),
+        figures.Filters(date_from=date(2025, 12, 27), verdict=figures.NOT_INSPECTED),
+        figures.Filters(date_from=date(2025, 12, 27), verdict=scoring.FOLLOW_UP),
+        figures.Filters(date_from=date(2025, 12, 1), craft="pottery", kind="fan_zone"),
+    ],
+)
+def test_the_lists_of_stalls_hold_the_matching_stalls(region, visits, filters):
+    """Failing, never inspected, all: each list equals a check stall by stall."""
+
+    def region_of(stall):
+        return stall.venue.province.region_id
+
+    for scope in (figures.Scope(), figures.Scope(region_id=region.id)):
+        expected: dict[str, set[int]] = {"failing": set(), "never": set(), "all": set()}
+        for stall in db.session.scalars(select(Stall)):
+            if not _stall_in(stall, scope, filters, region_of):
+                continue
+            result = _result_of(stall, filters)
+            verdict = result.verdict if result else figures.NOT_INSPECTED
+            if filters.verdict and verdict != filters.verdict:
+                continue
+            expected["all"].add(stall.id)
+            if result is None:
+                expected["never"].add(stall.id)
+            elif verdict in (scoring.NON_COMPLIANT, scoring.FOLLOW_UP):
+                expected["failing"].add(stall.id)
+        for state, stalls in expected.items():
+            listed = figures.worst_stalls(scope, filters, state, 100)
+            assert {row.Stall.id for row in listed} == stalls, (scope, state)
+        assert expected["all"], "nothing to compare"
+
+
 def test_a_regions_overdue_list_holds_its_own_actions_by_due_date(
     region, other_region, version, visits
 ):
