@@ -350,6 +350,18 @@ class Inspection(db.Model):
         # A stall's inspections within one campaign (figures of a campaign that is not the
         # latest of its stalls).
         Index("ix_inspection_campaign_stall", "campaign_id", "stall_id", "submitted_day"),
+        # A campaign's results worst first per verdict, with their day and stall: the lists of
+        # stalls within a date range walk it (0021).
+        Index(
+            "ix_inspection_worst",
+            "campaign_id",
+            "status",
+            "verdict",
+            db.text("critical_failures DESC"),
+            "score",
+            "submitted_day",
+            "stall_id",
+        ),
         # A stall's latest inspection of a campaign within dates, with its outcome (0012).
         Index(
             "ix_inspection_campaign_latest",

@@ -633,13 +633,15 @@ def _result_of(stall, filters):
     ],
 )
 def test_the_lists_of_stalls_hold_the_matching_stalls(region, visits, filters):
-    """Failing, never inspected, all: each list equals a check stall by stall."""
+    """Failing, never inspected, all: each list equals a check stall by stall, in its order
+    (worst verdict first, then most critical failures, lowest score, code; never last)."""
 
     def region_of(stall):
         return stall.venue.province.region_id
 
+    severity = {verdict: n for n, verdict in enumerate(figures.SEVERITIES)}
     for scope in (figures.Scope(), figures.Scope(region_id=region.id)):
-        expected: dict[str, set[int]] = {"failing": set(), "never": set(), "all": set()}
+        expected: dict[str, list] = {"failing": [], "never": [], "all": []}
         for stall in db.session.scalars(select(Stall)):
             if not _stall_in(stall, scope, filters, region_of):
                 continue
@@ -647,14 +649,25 @@ def test_the_lists_of_stalls_hold_the_matching_stalls(region, visits, filters):
             verdict = result.verdict if result else figures.NOT_INSPECTED
             if filters.verdict and verdict != filters.verdict:
                 continue
-            expected["all"].add(stall.id)
+            key = (
+                (severity[verdict], -result.critical_failures, result.score, stall.code)
+                if result
+                else (3, 0, 0, stall.code)
+            )
+            expected["all"].append((key, stall.id))
             if result is None:
-                expected["never"].add(stall.id)
+                expected["never"].append((key, stall.id))
             elif verdict in (scoring.NON_COMPLIANT, scoring.FOLLOW_UP):
-                expected["failing"].add(stall.id)
+                expected["failing"].append((key, stall.id))
         for state, stalls in expected.items():
             listed = figures.worst_stalls(scope, filters, state, 100)
-            assert {row.Stall.id for row in listed} == stalls, (scope, state)
+            assert [row.Stall.id for row in listed] == [i for _k, i in sorted(stalls)], (
+                scope,
+                state,
+            )
+            if len(stalls) > 1:  # pages: the second row alone, then from it on
+                second = figures.worst_stalls(scope, filters, state, 1, offset=1)
+                assert [row.Stall.id for row in second] == [sorted(stalls)[1][1]]
         assert expected["all"], "nothing to compare"
 
 

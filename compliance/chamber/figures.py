@@ -45,16 +45,21 @@ from datetime import date, timedelta
 
 from sqlalchemy import (
     ARRAY,
+    Date,
+    Float,
     Integer,
     Select,
+    String,
     and_,
     any_,
     bindparam,
     case,
+    cast,
     func,
     literal,
     literal_column,
     null,
+    or_,
     select,
     true,
 )
@@ -1438,6 +1443,8 @@ def worst_stalls(scope: Scope, filters: Filters, state: str, limit: int, offset:
     """One page of :func:`worst_stalls_query`: the stalls sorted and cut to the page first,
     then their venues and artisans read for that page only (a region's 4,251 failing stalls
     at 2 million inspections: the artisans of 51, not of all)."""
+    if filters.reads_inspections and state != "never":
+        return _worst_in_range(scope, filters, state, limit, offset)
     page = (
         _worst(scope, filters, state, Stall.id.label("stall_id"), Stall.code.label("code"))
         .limit(limit)
@@ -1499,6 +1506,124 @@ def _worst(scope: Scope, filters: Filters, state: str, *columns, joined: bool = 
     return query.order_by(severity, current.critical.desc(), current.score, Stall.code)
 
 
+# A list's verdicts in its order (severity 0, 1, 2); stalls never inspected come last (3).
+SEVERITIES = (scoring.NON_COMPLIANT, scoring.FOLLOW_UP, scoring.COMPLIANT)
+
+
+@dataclass(frozen=True)
+class ListedStall:
+    """A row of :func:`worst_stalls` built in Python (:func:`_worst_in_range`): the same
+    names as the rows it reads in one statement otherwise."""
+
+    Stall: Stall
+    Venue: Venue
+    Artisan: Artisan | None
+    inspection_id: str | None
+    verdict: str | None
+    score: float | None
+    day: date | None
+    critical: int | None
+
+
+def _worst_in_range(
+    scope: Scope, filters: Filters, state: str, limit: int, offset: int
+) -> list[ListedStall]:
+    """:func:`worst_stalls` where results are read from the inspections (a date range, an
+    earlier campaign), state "failing" or "all".
+
+    Walked from the inspections, worst first, one verdict after the other
+    (ix_inspection_worst: most critical failures, then lowest score), keeping those that are
+    their stall's latest within the range; then, for "all", the stalls never inspected in it
+    (:func:`_never_in_range`). Each verdict is asked only for the rows the page still lacks:
+    a first page of failing stalls never reads the compliant ones (their ties on score are
+    long, and sorting one by code reads all of it). The stall-by-stall way looked up every
+    stall's latest inspection to sort them all (national, one week: 47 ms at 200,000
+    inspections, 397 ms at 2 million on PostgreSQL).
+    """
+    wanted = offset + limit
+    found: list = []
+    verdicts = SEVERITIES[:2] if state == "failing" else SEVERITIES
+    for verdict in verdicts:
+        if len(found) >= wanted:
+            break
+        if filters.verdict in (None, verdict):
+            found += db.session.execute(
+                _latest_of_verdict(scope, filters, verdict).limit(wanted - len(found))
+            ).all()
+    if state == "all" and filters.verdict in (None, NOT_INSPECTED) and len(found) < wanted:
+        never = _never_in_range(
+            scope, filters, Stall.id.label("stall_id"), Stall.code.label("code"), joined=False
+        )
+        found += db.session.execute(never.limit(wanted - len(found))).all()
+    page = found[offset:wanted]
+    if not page:
+        return []
+    places = {
+        row.Stall.id: row
+        for row in db.session.execute(
+            select(Stall, Venue, Artisan)
+            .join(Venue, Venue.id == Stall.venue_id)
+            .outerjoin(Artisan, Artisan.id == Stall.artisan_id)
+            .where(Stall.id.in_([row.stall_id for row in page]))
+        )
+    }
+    return [
+        ListedStall(
+            *places[row.stall_id],
+            row.inspection_id,
+            row.verdict,
+            row.score,
+            row.day,
+            row.critical,
+        )
+        for row in page
+    ]
+
+
+def _latest_of_verdict(scope: Scope, filters: Filters, verdict: str) -> Select:
+    """The stalls in scope whose latest inspection within the range has ``verdict``, worst
+    first (:func:`_worst_in_range`), with the columns of :func:`_worst`."""
+    made = aliased(Inspection)
+    later = aliased(Inspection)
+    superseded = (
+        select(later.id)
+        .where(
+            later.stall_id == made.stall_id,
+            later.status == SUBMITTED,
+            *_of_campaign(later.campaign_id, filters),
+            *filters.on_days(later.submitted_day),
+            or_(
+                later.submitted_day > made.submitted_day,
+                and_(
+                    later.submitted_day == made.submitted_day,
+                    or_(
+                        later.submitted_at > made.submitted_at,
+                        and_(later.submitted_at == made.submitted_at, later.id > made.id),
+                    ),
+                ),
+            ),
+        )
+        .exists()
+    )
+    query = select(
+        Stall.id.label("stall_id"),
+        Stall.code.label("code"),
+        made.id.label("inspection_id"),
+        made.verdict.label("verdict"),
+        made.score.label("score"),
+        made.submitted_day.label("day"),
+        made.critical_failures.label("critical"),
+    ).select_from(made)
+    query = _stalls_in_scope(query.join(Stall, Stall.id == made.stall_id), scope, filters)
+    return query.where(
+        made.status == SUBMITTED,
+        made.verdict == verdict,
+        *_of_campaign(made.campaign_id, filters),
+        *filters.on_days(made.submitted_day),
+        ~superseded,
+    ).order_by(made.critical_failures.desc(), made.score, Stall.code)
+
+
 def _never_in_range(scope: Scope, filters: Filters, *columns, joined: bool) -> Select:
     """The stalls in scope with no inspection within the date range (or the earlier campaign),
     in code order, with :func:`_worst`'s columns (no result: all empty).
@@ -1510,12 +1635,13 @@ def _never_in_range(scope: Scope, filters: Filters, *columns, joined: bool) -> S
     """
     query = select(
         *columns,
-        null().label("inspection_id"),
-        null().label("verdict"),
-        null().label("score"),
-        null().label("day"),
-        null().label("critical"),
-        literal(3).label("severity"),
+        # Typed like the inspections' columns they stand for.
+        cast(null(), String).label("inspection_id"),
+        cast(null(), String).label("verdict"),
+        cast(null(), Float).label("score"),
+        cast(null(), Date).label("day"),
+        cast(null(), Integer).label("critical"),
+        literal_column("3").label("severity"),
     ).select_from(Stall)
     query = _stalls_in_scope(query, scope, filters)
     if filters.verdict and filters.verdict != NOT_INSPECTED:
