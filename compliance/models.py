@@ -160,6 +160,15 @@ class Stall(db.Model):
             sqlite_where=db.text("closed_at IS NULL"),
             postgresql_where=db.text("closed_at IS NULL"),
         ),
+        # A campaign's stalls worst first for each current verdict: the chamber's lists (0022).
+        Index(
+            "ix_stall_worst",
+            "current_campaign_id",
+            "current_verdict",
+            db.text("current_critical DESC"),
+            "current_score",
+            "code",
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     venue_id: Mapped[int] = mapped_column(ForeignKey("venue.id"), index=True)

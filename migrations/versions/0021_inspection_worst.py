@@ -6,7 +6,7 @@ all of them sorted for a page of 50 (national, one week: 47 ms at 200,000 inspec
 at 2 million on PostgreSQL). ix_inspection_worst holds a campaign's submitted inspections in
 the lists' order for each verdict (most critical failures, then lowest score), with their day
 and stall: a page is walked from its first entries, keeping the inspections within the range
-that are their stall's latest there (compliance/chamber/figures.py, _worst_in_range).
+that are their stall's latest there (compliance/chamber/figures.py, _latest_of_verdict).
 
 Revision ID: 0021
 Revises: 0020
