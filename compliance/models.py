@@ -124,6 +124,8 @@ class Venue(Localized, db.Model):
 class Artisan(db.Model):
     """A registered artisan (National Register of Handicrafts), identified by the NIA."""
 
+    # The artisans of one craft: the chamber pages filtered by craft (0023).
+    __table_args__ = (Index("ix_artisan_craft", "craft", "id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     nia: Mapped[str] = mapped_column(String(32), unique=True)  # card number
     name_ar: Mapped[str] = mapped_column(String(200))
