@@ -19,7 +19,7 @@ from compliance.admin import importing
 from compliance.artisan import contests
 from compliance.chamber import figures, follow_up, tallies
 from compliance.extensions import db
-from compliance.models import OPEN, Campaign, CorrectiveAction, Inspection, Stall
+from compliance.models import CLOSED, OPEN, Campaign, CorrectiveAction, Inspection, Stall
 from compliance.storage import LocalStorage
 from tests import factories
 from tests.chamber_helpers import answers, inspect, small_checklist
@@ -507,11 +507,11 @@ def test_a_stall_given_another_artisan_by_a_coordinator_is_recounted(
     assert figures.dashboard(figures.Scope(), leather).total.inspected == 2
 
 
-def _open_actions_matching(scope, filters, region_of):
-    """The open actions in scope that match the filters, checked one by one in Python."""
+def _open_actions_matching(scope, filters, region_of, status=OPEN):
+    """The open (or closed) actions in scope that match the filters, checked one by one."""
     for action in db.session.scalars(select(CorrectiveAction)):
         stall = action.stall
-        if action.status != OPEN:
+        if action.status != status:
             continue
         if filters.dated and (
             (filters.date_from and action.opened_day < filters.date_from)
@@ -599,6 +599,12 @@ def test_the_lists_of_actions_hold_the_matching_actions(region, visits, filters)
         assert sorted(row.CorrectiveAction.id for row in listed) == sorted(
             action.id for action in expected
         ), scope
+        # Closed ones: latest first.
+        closed = _open_actions_matching(scope, filters, region_of, status=CLOSED)
+        listed = figures.rows(figures.actions_query(scope, filters, on, "closed"), 50)
+        assert [row.CorrectiveAction.id for row in listed] == [
+            action.id for action in sorted(closed, key=lambda a: (a.closed_at, a.id), reverse=True)
+        ], scope
 
 
 def _result_of(stall, filters):
