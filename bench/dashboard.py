@@ -8,7 +8,9 @@ per venue: inspected, never inspected, due again), each p50 over ``--runs`` requ
 warm-up, and the bare SQL that the home page runs (the floor: the same statements straight on
 a DBAPI connection). The home and national pages are timed again with a one-week date range
 (``WEEK``), and with that week, a craft and a verdict (``CRAFT``, ``VERDICT``); the national
-stall list is timed showing the stalls never inspected.
+stall list is timed showing the stalls never inspected. ``--sweep`` also times every list page
+(overview, stalls, actions) under every filter combination of ``SWEEP_FILTERS``, as the admin
+and as the coordinator, and prints the slowest before the last line.
 
 Run from the repository root::
 
@@ -805,6 +807,52 @@ def floor(app, client, url: str, runs: int) -> float:
             raw.close()
 
 
+# --sweep: each list page of the chambers under each of these filters, as the admin (the whole
+# country) and as the home region's coordinator.
+SWEEP_PAGES = (
+    "/chamber/",
+    "/chamber/stalls",
+    "/chamber/stalls?state=never",
+    "/chamber/stalls?state=all",
+    "/chamber/actions",
+    "/chamber/actions?state=open",
+    "/chamber/actions?state=closed",
+)
+_WEEK = f"date_from={WEEK[0].isoformat()}&date_to={WEEK[1].isoformat()}"
+SWEEP_FILTERS = (
+    "",
+    f"craft={CRAFT}",
+    *(f"verdict={verdict}" for verdict in ("non_compliant", "compliant", "needs_follow_up")),
+    "verdict=not_inspected",
+    f"craft={CRAFT}&verdict={VERDICT}",
+    "kind=medina_market",
+    "kind=fan_zone&craft=pottery&verdict=compliant",
+    _WEEK,
+    f"{_WEEK}&craft={CRAFT}",
+    f"{_WEEK}&verdict={VERDICT}",
+    f"{_WEEK}&craft={CRAFT}&verdict={VERDICT}",
+    f"{_WEEK}&kind=fan_zone&verdict=compliant",
+    f"{_WEEK}&verdict=not_inspected",
+)
+
+
+def sweep(clients: dict, runs: int, shown: int = 10) -> None:
+    """p50 of every page of SWEEP_PAGES under every filter of SWEEP_FILTERS, for each client;
+    prints the slowest ``shown`` and a summary line."""
+    timed = []
+    for who, client in clients.items():
+        for page in SWEEP_PAGES:
+            for filters in SWEEP_FILTERS:
+                joined = "&" if "?" in page else "?"
+                url = f"{page}{joined}{filters}" if filters else page
+                timed.append((p50(get(client, url), runs, warm_up=1), who, url))
+    timed.sort(reverse=True)
+    for ms, who, url in timed[:shown]:
+        print(f"  {ms:6.0f} ms  {who:11s} {url}")
+    middle = statistics.median(ms for ms, _who, _url in timed)
+    print(f"sweep pages={len(timed)} max_ms={timed[0][0]:.0f} median_ms={middle:.0f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=25)
@@ -813,6 +861,12 @@ def main() -> None:
     parser.add_argument("--inspections", type=int, default=INSPECTIONS, help="default %(default)s")
     parser.add_argument(
         "--reuse", action="store_true", help="keep the data of a previous run if it is there"
+    )
+    parser.add_argument(
+        "--sweep",
+        action="store_true",
+        help="also time every list page under every filter combination (SWEEP_*) and print "
+        "the slowest ones before the last line",
     )
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL")
@@ -870,6 +924,8 @@ def main() -> None:
     national_filtered = p50(get(admin, f"/chamber/{narrowed}"), args.runs)
     home_filtered = p50(get(coordinator, f"/chamber/{narrowed}"), args.runs)
     stalls_never = p50(get(admin, "/chamber/stalls?state=never"), args.runs)
+    if args.sweep:
+        sweep({"admin": admin, "coordinator": coordinator}, runs=max(3, args.runs // 5))
     print(
         f"dashboard db={dialect} stalls={stalls} inspections={inspections} "
         f"home_p50_ms={home:.0f} national_p50_ms={national:.0f} venue_p50_ms={venue:.0f} "

@@ -1603,18 +1603,23 @@ def _worst_by_verdict(
     ]
 
 
+def _listed(result: Current) -> Select:
+    """SELECT a stall's id and code and ``result``'s columns, as :func:`_worst` names them."""
+    return select(
+        Stall.id.label("stall_id"),
+        Stall.code.label("code"),
+        result.inspection_id.label("inspection_id"),
+        result.verdict.label("verdict"),
+        result.score.label("score"),
+        result.day.label("day"),
+        result.critical.label("critical"),
+    )
+
+
 def _current_of_verdict(scope: Scope, filters: Filters, verdict: str) -> Select:
     """The stalls in scope whose current result in the (latest) campaign has ``verdict``,
     worst first along ix_stall_worst (:func:`_worst_by_verdict`)."""
-    query = select(
-        Stall.id.label("stall_id"),
-        Stall.code.label("code"),
-        Stall.latest_inspection_id.label("inspection_id"),
-        Stall.current_verdict.label("verdict"),
-        Stall.current_score.label("score"),
-        Stall.current_day.label("day"),
-        Stall.current_critical.label("critical"),
-    ).select_from(Stall)
+    query = _listed(LATEST).select_from(Stall)
     query = _stalls_in_scope(query, scope, filters).where(
         Stall.current_campaign_id == filters.campaign.id, Stall.current_verdict == verdict
     )
@@ -1646,15 +1651,15 @@ def _latest_of_verdict(scope: Scope, filters: Filters, verdict: str) -> Select:
         )
         .exists()
     )
-    query = select(
-        Stall.id.label("stall_id"),
-        Stall.code.label("code"),
-        made.id.label("inspection_id"),
-        made.verdict.label("verdict"),
-        made.score.label("score"),
-        made.submitted_day.label("day"),
-        made.critical_failures.label("critical"),
-    ).select_from(made)
+    result = Current(
+        made.id,
+        made.checklist_version_id,
+        made.verdict,
+        made.score,
+        made.critical_failures,
+        made.submitted_day,
+    )
+    query = _listed(result).select_from(made)
     # A campaign's inspections are of venues taking part: no need to ask again.
     query = _stalls_in_scope(
         query.join(Stall, Stall.id == made.stall_id), scope, filters, taking_part=False
