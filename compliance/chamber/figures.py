@@ -971,21 +971,22 @@ def _scoped(stall_id, scope: Scope, filters: Filters) -> list[ColumnElement[bool
 
 
 def _actions_in_scope(
-    query: Select, scope: Scope, filters: Filters, *, in_order: bool = False
+    query: Select, scope: Scope, filters: Filters, *, in_order: str | None = None
 ) -> Select:
     """Limit a query on CorrectiveAction (joined to its Stall) to the scope and filters.
 
     With dates, the actions opened by an inspection submitted within them; with a campaign,
-    those opened by the campaign's inspections. ``in_order``: the caller walks an index in
-    its list's order (on SQLite the stalls in scope must not be the way in).
+    those opened by the campaign's inspections. ``in_order`` (the list's state): the caller
+    walks an index in its list's order (on SQLite the stalls in scope must not be the way in).
     """
     stall_id, craft = CorrectiveAction.stall_id, CorrectiveAction.craft
     if in_order and db.engine.dialect.name == "sqlite":
-        # "+stall_id", "+craft": SQLite read every closed action of the stalls in scope (or
-        # of the craft) and sorted them (430 ms for one kind of venue at 2 million); it now
-        # walks them latest first.
+        # "+stall_id": SQLite read every action of the stalls in scope and sorted them (430 ms
+        # for the closed ones of one kind of venue at 2 million); it now walks the list's
+        # index in order. "+craft" for the closed ones: the craft's index is in due order.
         stall_id = _unindexed(stall_id, Integer)
-        craft = _unindexed(craft, String)
+        if in_order == "closed":
+            craft = _unindexed(craft, String)
     # The stall's craft is copied on the action (migration 0017): one craft's actions are
     # walked by ix_corrective_action_craft_due, not found stall by stall from the artisans.
     query = query.join(Stall, Stall.id == CorrectiveAction.stall_id).where(
@@ -1150,7 +1151,7 @@ def actions_query(scope: Scope, filters: Filters, on: date, state: str) -> Selec
             .exists()
         )
         scope = Scope()
-    query = _actions_in_scope(query, scope, filters, in_order=state == "closed")
+    query = _actions_in_scope(query, scope, filters, in_order=state)
     query = query.join(Venue, Venue.id == Stall.venue_id).outerjoin(
         Artisan, Artisan.id == Stall.artisan_id
     )
