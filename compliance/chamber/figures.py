@@ -980,13 +980,16 @@ def _actions_in_scope(
     walks an index in its list's order (on SQLite the stalls in scope must not be the way in).
     """
     stall_id, craft = CorrectiveAction.stall_id, CorrectiveAction.craft
+    opened_day = CorrectiveAction.opened_day
     if in_order and db.engine.dialect.name == "sqlite":
         # "+stall_id": SQLite read every action of the stalls in scope and sorted them (430 ms
         # for the closed ones of one kind of venue at 2 million); it now walks the list's
-        # index in order. "+craft" for the closed ones: the craft's index is in due order.
+        # index in order. "+craft", "+opened_day" for the closed ones: it skip-scanned the
+        # craft's index (in due order) for a week's actions, then sorted them (96 ms).
         stall_id = _unindexed(stall_id, Integer)
         if in_order == "closed":
             craft = _unindexed(craft, String)
+            opened_day = _unindexed(opened_day, Date)
     # The stall's craft is copied on the action (migration 0017): one craft's actions are
     # walked by ix_corrective_action_craft_due, not found stall by stall from the artisans.
     query = query.join(Stall, Stall.id == CorrectiveAction.stall_id).where(
@@ -997,7 +1000,7 @@ def _actions_in_scope(
     # The opening inspection's campaign and day are copied on the action (migration 0011).
     query = query.where(
         *_of_campaign(CorrectiveAction.campaign_id, filters),
-        *filters.on_days(CorrectiveAction.opened_day),
+        *filters.on_days(opened_day),
     )
     if filters.verdict == NOT_INSPECTED:
         # Actions are opened by inspections: a stall with none (in the campaign, in the
