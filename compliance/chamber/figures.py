@@ -4,7 +4,11 @@ Every figure is aggregated in SQL over the stalls in a :class:`Scope` narrowed b
 :class:`Filters`; each function runs one query whatever the size of the data, and Python only
 combines the few aggregated rows that come back (one per venue, per day, per item). Current
 results (per venue), inspections per day and a period's figures come from the running tallies
-of :mod:`.tallies`; lists of stalls are read per stall (they are paged).
+of :mod:`.tallies`. Lists (paged) are read along an index in their own order, so that a page
+costs about the same at any size: stalls worst first one verdict after the other
+(:func:`worst_stalls`), never-inspected stalls by code, actions by due date or latest closed
+(:func:`actions_query`); the filters are copied where the walk can test them (an action's
+craft and opening verdict, a stall's current verdict).
 
 Definitions (DESIGN.md):
 
