@@ -240,6 +240,7 @@ def _stalls_in_scope(
     *,
     with_places: bool = False,
     taking_part: bool = True,
+    by_stall: bool = False,
 ) -> Select:
     """Add the joins and conditions that keep only the stalls in scope that match the filters.
 
@@ -247,7 +248,12 @@ def _stalls_in_scope(
     them (the national page with no filter reads the stall table alone), or always with
     ``with_places``, which joins Venue and Province for the caller's own use. With a
     campaign (and ``taking_part``), only the stalls of the venues taking part in it.
+    ``by_stall``: the caller walks rows in its own order and looks each stall's place up
+    (SQLite must not start from the venues in scope).
     """
+    venue_of = Stall.venue_id
+    if by_stall and db.engine.dialect.name == "sqlite":
+        venue_of = _unindexed(Stall.venue_id, Integer)
     if taking_part and filters.campaign is not None:
         query = query.where(
             Stall.venue_id.in_(
@@ -257,7 +263,7 @@ def _stalls_in_scope(
             )
         )
     if with_places or _joins_places(scope, filters):
-        query = query.join(Venue, Venue.id == Stall.venue_id)
+        query = query.join(Venue, Venue.id == venue_of)
         if with_places or scope.region_id is not None:
             query = query.join(Province, Province.id == Venue.province_id)
         if scope.region_id is not None:
@@ -1670,7 +1676,11 @@ def _latest_of_verdict(scope: Scope, filters: Filters, verdict: str) -> Select:
     query = _listed(result).select_from(made)
     # A campaign's inspections are of venues taking part: no need to ask again.
     query = _stalls_in_scope(
-        query.join(Stall, Stall.id == made.stall_id), scope, filters, taking_part=False
+        query.join(Stall, Stall.id == made.stall_id),
+        scope,
+        filters,
+        taking_part=False,
+        by_stall=True,
     )
     day = made.submitted_day
     if db.engine.dialect.name == "sqlite":
