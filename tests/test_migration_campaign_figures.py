@@ -21,19 +21,25 @@ ROWS_AT_0010 = [
 ]
 
 
+def _rows_at_0010(db) -> None:
+    """Migrate to 0008, write the old rows, migrate to 0010 and add actions and failures."""
+    upgrade(directory=MIGRATIONS, revision="0008")
+    with db.engine.begin() as conn:
+        for statement in OLD_ROWS:
+            conn.execute(text(statement), {"definition": json.dumps({"items": []})})
+    upgrade(directory=MIGRATIONS, revision="0010")
+    with db.engine.begin() as conn:
+        for statement in ROWS_AT_0010:
+            conn.execute(text(statement))
+
+
 def test_actions_and_failures_get_their_inspections_campaign(own_database, tmp_path):  # noqa: F811
     app = _app(own_database, tmp_path)
     with app.app_context():
         from compliance.extensions import db
 
-        upgrade(directory=MIGRATIONS, revision="0008")
-        with db.engine.begin() as conn:
-            for statement in OLD_ROWS:
-                conn.execute(text(statement), {"definition": json.dumps({"items": []})})
-        upgrade(directory=MIGRATIONS, revision="0010")
-        with db.engine.begin() as conn:
-            for statement in ROWS_AT_0010:
-                conn.execute(text(statement))
+        _rows_at_0010(db)
+        with db.engine.connect() as conn:
             campaign_id = conn.execute(text("SELECT id FROM campaign")).scalar()
         upgrade(directory=MIGRATIONS, revision="0011")
         with db.engine.connect() as conn:
@@ -58,14 +64,7 @@ def test_actions_get_their_stalls_craft(own_database, tmp_path):  # noqa: F811
     with app.app_context():
         from compliance.extensions import db
 
-        upgrade(directory=MIGRATIONS, revision="0008")
-        with db.engine.begin() as conn:
-            for statement in OLD_ROWS:
-                conn.execute(text(statement), {"definition": json.dumps({"items": []})})
-        upgrade(directory=MIGRATIONS, revision="0010")
-        with db.engine.begin() as conn:
-            for statement in ROWS_AT_0010:
-                conn.execute(text(statement))
+        _rows_at_0010(db)
         upgrade(directory=MIGRATIONS, revision="0016")
         with db.engine.begin() as conn:
             conn.execute(
